@@ -1,0 +1,93 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import {
+  decodeRegionReadReply, decodeRegionReadRequest, decodeRegionWriteReply, decodeRegionWriteRequest,
+  encodeRegionReadReply, encodeRegionReadRequest, encodeRegionWriteReply, encodeRegionWriteRequest,
+} from '../../src/protocol/region-access.js';
+import { arb, assertHex, assertMalformed, hex, rec } from './helpers.js';
+
+// offset 0 | region 7 (config) | count 4
+const READ_REQUEST = '00 00 00 00 00 00 00 00  07 00 00 00  04 00 00 00';
+// same, then the vendor/device ids 0x8086 / 0x0010
+const READ_REPLY = `${READ_REQUEST}  86 80 10 00`;
+// offset 4 | region 7 | count 2 | data 06 00 (command register)
+const WRITE_REQUEST = '04 00 00 00 00 00 00 00  07 00 00 00  02 00 00 00  06 00';
+const WRITE_REPLY = '04 00 00 00 00 00 00 00  07 00 00 00  02 00 00 00';
+const readReq = { offset: 0, region: 7, count: 4 };
+
+test('REGION_READ request: offset, region, count', () => {
+  assertHex(encodeRegionReadRequest(readReq), READ_REQUEST);
+  assert.equal(decodeRegionReadRequest(hex(READ_REQUEST)), readReq);
+});
+
+test('REGION_READ request: must be exactly 16 bytes', () => {
+  assertMalformed(() => decodeRegionReadRequest(hex(READ_REQUEST).subarray(0, 15)), 'payload');
+  assertMalformed(() => decodeRegionReadRequest(hex(`${READ_REQUEST} 00`)), 'payload');
+});
+
+test('REGION_READ request: count above max_data_xfer_size is E2BIG', () => {
+  assertMalformed(() => decodeRegionReadRequest(hex(READ_REQUEST), { maxDataXferSize: 2 }), 'count', 7);
+  assert.equal(decodeRegionReadRequest(hex(READ_REQUEST), { maxDataXferSize: 4 }), readReq);
+});
+
+test('REGION_READ reply: the fields, then the data', () => {
+  assertHex(encodeRegionReadReply({ offset: 0, region: 7, data: hex('86 80 10 00') }), READ_REPLY);
+  assert.equal(decodeRegionReadReply(hex(READ_REPLY), readReq), { ...readReq, data: hex('86 80 10 00') });
+});
+
+test('REGION_READ reply: more data than requested is E2BIG (as QEMU)', () => {
+  const more = '00 00 00 00 00 00 00 00  07 00 00 00  08 00 00 00  00 00 00 00 00 00 00 00';
+  assertMalformed(() => decodeRegionReadReply(hex(more), readReq), 'count', 7);
+});
+
+test('REGION_READ reply: count must match the data and the fields echo the request', () => {
+  assertMalformed(() => decodeRegionReadReply(hex(READ_REPLY).subarray(0, 18)), 'count');
+  assertMalformed(() => decodeRegionReadReply(hex(READ_REPLY), { ...readReq, offset: 4 }), 'offset');
+  assertMalformed(() => decodeRegionReadReply(hex(READ_REPLY), { ...readReq, region: 0 }), 'region');
+  assertMalformed(() => decodeRegionReadReply(hex('00 00 00 00')), 'payload');
+});
+
+test('REGION_READ reply: a header-only reply answers a count-0 read', () => {
+  const zero = { offset: 8, region: 2, count: 0 };
+  assert.equal(decodeRegionReadReply(Buffer.alloc(0), zero), { ...zero, data: Buffer.alloc(0) });
+  assertMalformed(() => decodeRegionReadReply(Buffer.alloc(0), readReq), 'payload');
+  assertMalformed(() => decodeRegionReadReply(Buffer.alloc(0)), 'payload');
+});
+
+test('REGION_WRITE request: fields then data, count = data length', () => {
+  assertHex(encodeRegionWriteRequest({ offset: 4, region: 7, data: hex('06 00') }), WRITE_REQUEST);
+  assert.equal(decodeRegionWriteRequest(hex(WRITE_REQUEST)), { offset: 4, region: 7, count: 2, data: hex('06 00') });
+});
+
+test('REGION_WRITE request: count must equal msg_size - 32 exactly (as libvfio-user)', () => {
+  assertMalformed(() => decodeRegionWriteRequest(hex(`${WRITE_REQUEST} 00`)), 'count');
+  assertMalformed(() => decodeRegionWriteRequest(hex(WRITE_REQUEST).subarray(0, 17)), 'count');
+  assertMalformed(() => decodeRegionWriteRequest(hex(WRITE_REQUEST).subarray(0, 10)), 'payload');
+  assertMalformed(() => decodeRegionWriteRequest(hex(WRITE_REQUEST), { maxDataXferSize: 1 }), 'count', 7);
+});
+
+test('REGION_WRITE reply: 16 bytes echoing the request', () => {
+  const request = { offset: 4, region: 7, count: 2 };
+  assertHex(encodeRegionWriteReply(request), WRITE_REPLY);
+  assert.equal(decodeRegionWriteReply(hex(WRITE_REPLY), request), request);
+  assertMalformed(() => decodeRegionWriteReply(hex(WRITE_REPLY), { ...request, region: 2 }), 'region');
+  assertMalformed(() => decodeRegionWriteReply(hex(WRITE_REPLY), { ...request, count: 1 }), 'count', 7);
+  assertMalformed(() => decodeRegionWriteReply(hex(`${WRITE_REPLY} 06 00`)), 'payload');
+});
+
+test('region accesses round-trip', () => {
+  const access = rec({ offset: arb.u64(), region: arb.u32(), data: arb.bytes(64) });
+  fc.assert(
+    fc.property(access, ({ offset, region, data }) => {
+      const expected = { offset, region, count: data.length, data };
+      assert.equal(decodeRegionWriteRequest(encodeRegionWriteRequest({ offset, region, data })), expected);
+      assert.equal(decodeRegionReadReply(encodeRegionReadReply({ offset, region, data }), expected), expected);
+      const header = { offset, region, count: data.length };
+      assert.equal(decodeRegionReadRequest(encodeRegionReadRequest(header)), header);
+      assert.equal(decodeRegionWriteReply(encodeRegionWriteReply(header), header), header);
+    }),
+  );
+});
+
+test.run();

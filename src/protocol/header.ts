@@ -1,0 +1,64 @@
+import { HEADER_SIZE, HeaderFlags, MessageType, commandName } from './constants.js';
+import { ProtocolError } from './errors.js';
+
+/** The 16-byte header that starts every message. */
+export interface Header {
+  /** Message ID chosen by the sender of a command, echoed in its reply. */
+  readonly id: number;
+  /** Command number. */
+  readonly command: number;
+  /** Total message size including the header. */
+  readonly size: number;
+  /** Flags: type bits, NO_REPLY, ERROR. */
+  readonly flags: number;
+  /** errno of an error reply; 0 otherwise. */
+  readonly error: number;
+}
+
+/** Writes a header into `buf` at `offset` (little-endian, as every supported host is). */
+export const writeHeader = (h: Header, buf: Buffer, offset = 0): void => {
+  buf.writeUInt16LE(h.id & 0xffff, offset);
+  buf.writeUInt16LE(h.command, offset + 2);
+  buf.writeUInt32LE(h.size, offset + 4);
+  buf.writeUInt32LE(h.flags >>> 0, offset + 8);
+  buf.writeUInt32LE(h.error >>> 0, offset + 12);
+};
+
+/** Encodes a header as a fresh 16-byte Buffer. */
+export const encodeHeader = (h: Header): Buffer => {
+  const buf = Buffer.allocUnsafe(HEADER_SIZE);
+  writeHeader(h, buf);
+  return buf;
+};
+
+/**
+ * Decodes and validates a header: `size >= 16` and type bits COMMAND or REPLY.
+ * Throws ProtocolError (fatal for the stream: framing cannot be trusted after it).
+ */
+export const decodeHeader = (buf: Buffer, offset = 0): Header => {
+  if (buf.length - offset < HEADER_SIZE) {
+    throw new ProtocolError(`short header: ${buf.length - offset} of ${HEADER_SIZE} bytes`, { field: 'header' });
+  }
+  const h: Header = {
+    id: buf.readUInt16LE(offset),
+    command: buf.readUInt16LE(offset + 2),
+    size: buf.readUInt32LE(offset + 4),
+    flags: buf.readUInt32LE(offset + 8),
+    error: buf.readUInt32LE(offset + 12),
+  };
+  if (h.size < HEADER_SIZE) {
+    throw new ProtocolError(`msg_size ${h.size} < ${HEADER_SIZE}`, { command: commandName(h.command), field: 'msg_size' });
+  }
+  const type = h.flags & HeaderFlags.TYPE_MASK;
+  if (type !== MessageType.COMMAND && type !== MessageType.REPLY) {
+    throw new ProtocolError(`unknown message type ${type}`, { command: commandName(h.command), field: 'flags' });
+  }
+  return h;
+};
+
+/** Whether a header is a reply. */
+export const isReply = (h: Header): boolean => (h.flags & HeaderFlags.TYPE_MASK) === MessageType.REPLY;
+/** Whether a command asks for no reply. */
+export const isNoReply = (h: Header): boolean => (h.flags & HeaderFlags.NO_REPLY) !== 0;
+/** Whether a reply reports an error. */
+export const isErrorReply = (h: Header): boolean => (h.flags & HeaderFlags.ERROR) !== 0;

@@ -1,0 +1,107 @@
+import { Errno } from './errno.js';
+import { type PayloadReader, reader } from './reader.js';
+import { invalidInput, putU32, putU64 } from './writer.js';
+
+/** REGION_READ / REGION_WRITE request or reply: where, how many bytes, and the data if any. */
+export interface RegionAccess {
+  readonly offset: number;
+  readonly region: number;
+  readonly count: number;
+  /** Present in a read reply and a write request (a view of the payload, not a copy). */
+  readonly data?: Buffer;
+}
+
+/** Limits a receiver enforces; pass its own max_data_xfer_size. */
+export interface TransferLimits {
+  readonly maxDataXferSize?: number;
+}
+
+/** Size of the region access struct before the data. */
+export const REGION_ACCESS_SIZE = 16;
+
+const encodeAccess = (cmd: string, x: { offset: number; region: number; count?: number; data?: Buffer }): Buffer => {
+  const data = x.data ?? Buffer.alloc(0);
+  const count = x.count ?? data.length;
+  if (x.data && count !== data.length) invalidInput(cmd, 'count', `${count} but ${data.length} data bytes`);
+  const buf = Buffer.alloc(REGION_ACCESS_SIZE + data.length);
+  putU64(buf, 0, x.offset, 'offset');
+  putU32(buf, 8, x.region, 'region');
+  putU32(buf, 12, count, 'count');
+  data.copy(buf, REGION_ACCESS_SIZE);
+  return buf;
+};
+
+const readAccess = (r: PayloadReader) => ({
+  offset: r.u64(0, 'offset'),
+  region: r.u32(8, 'region'),
+  count: r.u32(12, 'count'),
+});
+
+const checkLimit = (r: PayloadReader, count: number, limits: TransferLimits): void => {
+  const max = limits.maxDataXferSize;
+  if (max !== undefined && count > max) r.fail('count', `${count} > max_data_xfer_size ${max}`, Errno.E2BIG);
+};
+
+/** Encodes a REGION_READ request. */
+export const encodeRegionReadRequest = (x: { offset: number; region: number; count: number }): Buffer =>
+  encodeAccess('REGION_READ', x);
+
+/** Decodes a REGION_READ request (exactly 16 bytes; count checked against the limit if given). */
+export const decodeRegionReadRequest = (payload: Buffer, limits: TransferLimits = {}): RegionAccess => {
+  const r = reader('REGION_READ', payload).exactly(REGION_ACCESS_SIZE);
+  const x = readAccess(r);
+  checkLimit(r, x.count, limits);
+  return x;
+};
+
+/** Encodes a REGION_READ reply; count is the data length. */
+export const encodeRegionReadReply = (x: { offset: number; region: number; data: Buffer }): Buffer =>
+  encodeAccess('REGION_READ', x);
+
+/**
+ * Decodes a REGION_READ reply. With the request: the count may not exceed it (E2BIG, as QEMU),
+ * offset and region must echo it, and a header-only reply is accepted for a count-0 read.
+ */
+export const decodeRegionReadReply = (payload: Buffer, request?: RegionAccess): RegionAccess => {
+  const r = reader('REGION_READ', payload);
+  // libvfio-user answers a count-0 read with a header-only reply.
+  if (payload.length === 0 && request?.count === 0) {
+    return { offset: request.offset, region: request.region, count: 0, data: Buffer.alloc(0) };
+  }
+  r.need(REGION_ACCESS_SIZE);
+  const x = readAccess(r);
+  if (request && x.count > request.count) r.fail('count', `${x.count} > requested ${request.count}`, Errno.E2BIG);
+  if (x.count !== payload.length - REGION_ACCESS_SIZE) {
+    r.fail('count', `${x.count} but ${payload.length - REGION_ACCESS_SIZE} data bytes`);
+  }
+  r.echo('offset', x.offset, request?.offset).echo('region', x.region, request?.region);
+  return { ...x, data: r.bytes(REGION_ACCESS_SIZE, x.count, 'data') };
+};
+
+/** Encodes a REGION_WRITE request; count is the data length. */
+export const encodeRegionWriteRequest = (x: { offset: number; region: number; data: Buffer }): Buffer =>
+  encodeAccess('REGION_WRITE', x);
+
+/** Decodes a REGION_WRITE request: count must equal the data length exactly (as libvfio-user). */
+export const decodeRegionWriteRequest = (payload: Buffer, limits: TransferLimits = {}): RegionAccess => {
+  const r = reader('REGION_WRITE', payload).need(REGION_ACCESS_SIZE);
+  const x = readAccess(r);
+  checkLimit(r, x.count, limits);
+  if (x.count !== payload.length - REGION_ACCESS_SIZE) {
+    r.fail('count', `${x.count} but ${payload.length - REGION_ACCESS_SIZE} data bytes`);
+  }
+  return { ...x, data: r.bytes(REGION_ACCESS_SIZE, x.count, 'data') };
+};
+
+/** Encodes a REGION_WRITE reply (offset, region, bytes written). */
+export const encodeRegionWriteReply = (x: { offset: number; region: number; count: number }): Buffer =>
+  encodeAccess('REGION_WRITE', x);
+
+/** Decodes a REGION_WRITE reply (exactly 16 bytes); with the request, checks the echo. */
+export const decodeRegionWriteReply = (payload: Buffer, request?: RegionAccess): RegionAccess => {
+  const r = reader('REGION_WRITE', payload).exactly(REGION_ACCESS_SIZE);
+  const x = readAccess(r);
+  if (request && x.count > request.count) r.fail('count', `${x.count} > requested ${request.count}`, Errno.E2BIG);
+  r.echo('offset', x.offset, request?.offset).echo('region', x.region, request?.region);
+  return x;
+};

@@ -1,0 +1,31 @@
+/** Fields computed by the encoder (argsz) that a caller may still override. */
+export type ArgszOptional<T extends { argsz: number }> = Omit<T, 'argsz'> & { readonly argsz?: number };
+
+const checkInteger = (field: string, value: number, max: number): void => {
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new RangeError(`${field}: ${value} is not an integer in [0, ${max}]`);
+  }
+};
+
+/** Writes a u16, rejecting values that do not fit (a programming error on the sending side). */
+export const putU16 = (buf: Buffer, offset: number, value: number, field: string): void => {
+  checkInteger(field, value, 0xffff);
+  buf.writeUInt16LE(value, offset);
+};
+
+/** Writes a u32, rejecting values that do not fit. */
+export const putU32 = (buf: Buffer, offset: number, value: number, field: string): void => {
+  checkInteger(field, value, 0xffffffff);
+  buf.writeUInt32LE(value, offset);
+};
+
+/** Writes a u64 from a Number, which must be a safe non-negative integer. */
+export const putU64 = (buf: Buffer, offset: number, value: number, field: string): void => {
+  checkInteger(field, value, Number.MAX_SAFE_INTEGER);
+  buf.writeBigUInt64LE(BigInt(value), offset);
+};
+
+/** Throws a RangeError for an encoder input that the protocol cannot express. */
+export const invalidInput = (command: string, field: string, message: string): never => {
+  throw new RangeError(`${command}: ${field}: ${message}`);
+};
