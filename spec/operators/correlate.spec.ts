@@ -1,0 +1,162 @@
+import { TestScheduler } from 'rxjs/testing';
+import { map, type Observable } from 'rxjs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { correlator } from '../../src/operators/correlate.js';
+import { Command } from '../../src/protocol/constants.js';
+import { DisconnectedError, MalformedMessageError, RemoteError, ReplyTimeoutError } from '../../src/protocol/errors.js';
+import type { Frame, OutgoingMessage } from '../../src/streams/frame.js';
+import { replyFrame } from '../../src/streams/mock.js';
+
+const scheduler = () => new TestScheduler((actual, expected) => assert.equal(actual, expected));
+const R = Command.REGION_READ;
+const reply = (id: number, tag: string) => replyFrame(id, R, Buffer.from(tag));
+const tagOf = (o: Observable<Frame>) => o.pipe(map((f) => f.payload.toString()));
+
+const setup = (replies$: Observable<Frame>, ts: TestScheduler, timeoutMs = 0) => {
+  const sent: OutgoingMessage[] = [];
+  const closed: number[] = [];
+  const c = correlator(replies$, (m) => sent.push(m), { timeoutMs, scheduler: ts, closeFd: (fd) => closed.push(fd) });
+  return { c, sent, closed };
+};
+
+test('interleaved and out-of-order replies reach their own requests', () => {
+  const ts = scheduler();
+  ts.run(({ hot, cold, expectObservable }) => {
+    const replies$ = hot('----c-a--b', { a: reply(0, 'A'), b: reply(1, 'B'), c: reply(2, 'C') });
+    const { c, sent } = setup(replies$, ts);
+    expectObservable(tagOf(c.request(R))).toBe('------(a|)', { a: 'A' });
+    expectObservable(cold('-x').pipe(map(() => 0)), '^-!').toBe('-0', [0]);
+    expectObservable(tagOf(c.request(R))).toBe('---------(b|)', { b: 'B' });
+    expectObservable(tagOf(c.request(R))).toBe('----(c|)', { c: 'C' });
+    ts.flush();
+    assert.equal(sent.map((m) => m.id), [0, 1, 2]);
+  });
+});
+
+test('a reply for an unknown id is dropped, counted, and its fds closed', () => {
+  const ts = scheduler();
+  ts.run(({ hot, expectObservable }) => {
+    const replies$ = hot('-u-a', { u: replyFrame(99, R, Buffer.alloc(0), undefined, [7]), a: reply(0, 'A') });
+    const { c, closed } = setup(replies$, ts);
+    expectObservable(tagOf(c.request(R))).toBe('---(a|)', { a: 'A' });
+    ts.flush();
+    assert.is(c.stats.unmatchedReplies, 1);
+    assert.equal(closed, [7]);
+  });
+});
+
+test('a duplicate reply from the peer is dropped after the first', () => {
+  const ts = scheduler();
+  ts.run(({ hot, expectObservable }) => {
+    const replies$ = hot('-a-a', { a: reply(0, 'A') });
+    const { c } = setup(replies$, ts);
+    expectObservable(tagOf(c.request(R))).toBe('-(a|)', { a: 'A' });
+    ts.flush();
+    assert.is(c.stats.unmatchedReplies, 1);
+    assert.is(c.stats.pending, 0);
+  });
+});
+
+test('times out through the scheduler, and the late reply is dropped and counted', () => {
+  const ts = scheduler();
+  ts.run(({ hot, expectObservable }) => {
+    const replies$ = hot('------ 20ms a', { a: reply(0, 'late') });
+    const { c } = setup(replies$, ts, 10);
+    expectObservable(c.request(R)).toBe('10ms #', undefined, new ReplyTimeoutError('REGION_READ', 0, 10));
+    ts.flush();
+    assert.is(c.stats.unmatchedReplies, 1);
+    assert.is(c.stats.pending, 0);
+  });
+});
+
+test('a timed-out id is not reused while its late reply may still come', () => {
+  const ts = scheduler();
+  const got: string[] = [];
+  ts.run(({ hot }) => {
+    const replies$ = hot('20ms (ab)', { a: reply(0, 'late'), b: reply(1, 'B') });
+    const { c, sent } = setup(replies$, ts, 0);
+    c.request(R, undefined, { timeoutMs: 5 }).subscribe({ error: () => got.push('timeout') });
+    ts.schedule(() => {
+      tagOf(c.request(R)).subscribe((t) => got.push(t));
+    }, 6);
+    ts.flush();
+    assert.equal(sent.map((m) => m.id), [0, 1]);
+  });
+  assert.equal(got, ['timeout', 'B']);
+});
+
+test('unsubscribing cancels: the request leaves the pending set', () => {
+  const ts = scheduler();
+  ts.run(({ hot, expectObservable }) => {
+    const replies$ = hot('-----a', { a: reply(0, 'A') });
+    const { c } = setup(replies$, ts);
+    expectObservable(c.request(R), '^--!').toBe('---');
+    ts.flush();
+    assert.is(c.stats.pending, 0);
+    assert.is(c.stats.unmatchedReplies, 1);
+  });
+});
+
+test('an error reply fails that request with RemoteError carrying errno and command', () => {
+  const ts = scheduler();
+  ts.run(({ hot, expectObservable }) => {
+    const replies$ = hot('-e', { e: replyFrame(0, R, undefined, 22) });
+    const { c } = setup(replies$, ts);
+    expectObservable(c.request(R)).toBe('-#', undefined, new RemoteError('REGION_READ', 22));
+  });
+});
+
+test('a reply with the right id but another command fails that request as malformed', () => {
+  const ts = scheduler();
+  ts.run(({ hot, expectObservable }) => {
+    const replies$ = hot('-x', { x: replyFrame(0, Command.REGION_WRITE) });
+    const { c } = setup(replies$, ts);
+    expectObservable(c.request(R)).toBe('-#', undefined, new MalformedMessageError('REGION_READ', 'command', 'reply carries command 10'));
+  });
+});
+
+test('the end of the reply stream fails every pending request with the same cause', () => {
+  const ts = scheduler();
+  const cause = new DisconnectedError('connection closed by peer');
+  ts.run(({ hot, expectObservable }) => {
+    const replies$ = hot<Frame>('--#', undefined, cause);
+    const { c } = setup(replies$, ts);
+    expectObservable(c.request(R)).toBe('--#', undefined, cause);
+    expectObservable(c.request(R)).toBe('--#', undefined, cause);
+  });
+  const errors: unknown[] = [];
+  ts.run(({ hot }) => {
+    const { c } = setup(hot<Frame>('-#', undefined, cause), ts);
+    c.request(R).subscribe({ error: (e) => errors.push(e) });
+    c.request(R).subscribe({ error: (e) => errors.push(e) });
+  });
+  assert.is(errors.length, 2);
+  assert.ok(errors.every((e) => e === cause));
+});
+
+test('no-reply requests complete at once and hold no id', () => {
+  const ts = scheduler();
+  ts.run(({ hot, expectObservable }) => {
+    const { c, sent } = setup(hot<Frame>('-'), ts);
+    expectObservable(c.request(Command.REGION_WRITE, Buffer.alloc(4), { noReply: true })).toBe('|');
+    ts.flush();
+    assert.is(sent[0]!.flags & 0x10, 0x10);
+    assert.is(c.stats.pending, 0);
+  });
+});
+
+test('ids wrap at 16 bits and skip ids still pending', () => {
+  const ts = scheduler();
+  ts.run(({ hot }) => {
+    const { c, sent } = setup(hot<Frame>('-'), ts);
+    const first = c.request(R).subscribe();
+    for (let i = 1; i < 0x10000; i++) c.request(R, undefined, { noReply: true }).subscribe();
+    c.request(R).subscribe();
+    assert.is(sent[0xffff]!.id, 0xffff);
+    assert.is(sent[0x10000]!.id, 1);
+    first.unsubscribe();
+  });
+});
+
+test.run();

@@ -1,0 +1,150 @@
+import { firstValueFrom, take, toArray, lastValueFrom, map } from 'rxjs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { native } from '../../src/native/index.js';
+import { Command, MessageType } from '../../src/protocol/constants.js';
+import { DisconnectedError, ProtocolError } from '../../src/protocol/errors.js';
+import { encodeHeader } from '../../src/protocol/header.js';
+import { connection } from '../../src/streams/connection.js';
+import type { Frame } from '../../src/streams/frame.js';
+import type { TraceEvent } from '../../src/streams/trace.js';
+
+const closeFd = (fd: number) => native.close(fd);
+const pair = () => {
+  const [a, b] = native.socketpair();
+  return [connection(native.channelFromFd(a), { closeFd }), connection(native.channelFromFd(b), { closeFd })] as const;
+};
+const memfdNamed = (text: string) => {
+  const fd = native.memfd(text, 64);
+  const view = new Uint8Array(native.mmap(fd, 0, 64, 'rw'));
+  view.set(Buffer.from(text));
+  return fd;
+};
+const readMemfd = (fd: number) => {
+  const ab = native.mmap(fd, 0, 64, 'r');
+  const text = Buffer.from(ab).toString().replace(/\0+$/, '');
+  native.munmap(ab);
+  return text;
+};
+
+test('back-to-back messages with and without fds each arrive with exactly their own fds', async () => {
+  const [a, b] = pair();
+  const got = firstValueFrom(b.frames$.pipe(take(6), toArray()));
+  const plan = [[], ['m1-x', 'm1-y'], [], ['m3'], ['m4-a', 'm4-b', 'm4-c'], []];
+  const sentFds: number[] = [];
+  plan.forEach((names, id) => {
+    const fds = names.map(memfdNamed);
+    sentFds.push(...fds);
+    a.send({ id, command: Command.REGION_WRITE, flags: 0, payload: Buffer.alloc(8 + id * 1000, id), fds });
+  });
+  sentFds.forEach((fd) => native.close(fd));
+  const frames = await got;
+  assert.equal(
+    frames.map((f) => f.fds.map(readMemfd)),
+    plan,
+  );
+  frames.forEach((f, i) => assert.is(f.payload.length, 8 + i * 1000));
+  frames.forEach((f) => f.fds.forEach((fd) => native.close(fd)));
+  a.close();
+  b.close();
+});
+
+test('a burst of fd-less messages in one tick is coalesced yet arrives as separate frames', async () => {
+  const [a, b] = pair();
+  const got = firstValueFrom(b.frames$.pipe(take(500), toArray()));
+  for (let id = 0; id < 500; id++) a.send({ id, command: Command.REGION_WRITE, flags: 0x10, payload: Buffer.alloc(24, id & 0xff) });
+  const frames = await got;
+  assert.equal(frames.map((f) => f.header.id), [...Array(500).keys()]);
+  assert.ok(frames.every((f) => f.payload.equals(Buffer.alloc(24, f.header.id & 0xff))));
+  a.close();
+  b.close();
+});
+
+test('corrupt framing ends the stream with one DisconnectedError whose cause is the ProtocolError', async () => {
+  const [a, b] = pair();
+  const [raw, peer] = native.socketpair();
+  const conn = connection(native.channelFromFd(peer), { closeFd });
+  const result = lastValueFrom(conn.frames$).catch((e: unknown) => e);
+  const rawChannel = native.channelFromFd(raw);
+  rawChannel.start({ data: () => undefined, end: () => undefined, error: () => undefined });
+  rawChannel.send([encodeHeader({ id: 1, command: 1, size: 16, flags: 7, error: 0 })]);
+  const err = await result;
+  assert.instance(err, DisconnectedError);
+  assert.instance((err as DisconnectedError).cause, ProtocolError);
+  assert.ok(conn.closed);
+  rawChannel.close();
+  a.close();
+  b.close();
+});
+
+test('a frame above the size limit is refused as corrupt framing', async () => {
+  const [raw, peer] = native.socketpair();
+  const conn = connection(native.channelFromFd(peer), { closeFd, maxFrameSize: 1024 });
+  const result = lastValueFrom(conn.frames$).catch((e: unknown) => e);
+  const rawChannel = native.channelFromFd(raw);
+  rawChannel.start({ data: () => undefined, end: () => undefined, error: () => undefined });
+  rawChannel.send([encodeHeader({ id: 1, command: 9, size: 4096, flags: 0, error: 0 }), Buffer.alloc(4080)]);
+  const err = (await result) as DisconnectedError;
+  assert.instance(err.cause, ProtocolError);
+  assert.is((err.cause as ProtocolError).field, 'msg_size');
+  rawChannel.close();
+});
+
+test('EOF from the peer ends frames$ with DisconnectedError', async () => {
+  const [a, b] = pair();
+  const result = lastValueFrom(b.frames$).catch((e: unknown) => e);
+  a.close();
+  const err = await result;
+  assert.instance(err, DisconnectedError);
+  assert.match((err as Error).message, /closed by peer/);
+  b.close();
+});
+
+test('trace$ reports each message in both directions, and send after close throws', async () => {
+  const [a, b] = pair();
+  const outs: TraceEvent[] = [];
+  a.trace$.subscribe((e) => outs.push(e));
+  const ins = firstValueFrom(b.trace$.pipe(take(2), toArray()));
+  b.frames$.subscribe({ error: () => undefined });
+  a.send({ id: 0x12, command: Command.DEVICE_GET_INFO, flags: MessageType.COMMAND, payload: Buffer.alloc(16) });
+  a.send({ id: 0x13, command: Command.REGION_WRITE, flags: 0x10, payload: Buffer.alloc(20), fds: [] });
+  const seen = await ins;
+  assert.equal(
+    seen.map((e) => [e.direction, e.id, e.commandName, e.size, e.noReply]),
+    [
+      ['in', 0x12, 'DEVICE_GET_INFO', 32, false],
+      ['in', 0x13, 'REGION_WRITE', 36, true],
+    ],
+  );
+  assert.equal(outs.map((e) => e.direction), ['out', 'out']);
+  a.close();
+  assert.throws(() => a.send({ id: 1, command: 1, flags: 0 }), /closed/);
+  b.close();
+});
+
+test('no fd leaks after 10,000 messages with fds', async () => {
+  const [a, b] = pair();
+  const count = 10_000;
+  const fd = native.eventfd();
+  const received = lastValueFrom(
+    b.frames$.pipe(
+      take(count),
+      map((f: Frame) => {
+        f.fds.forEach((x) => native.close(x));
+        return f.fds.length;
+      }),
+      toArray(),
+    ),
+  );
+  // warm up allocations the runtime keeps (libuv, V8) before measuring
+  const before = native.openFdCount();
+  for (let id = 0; id < count; id++) a.send({ id: id & 0xffff, command: Command.DMA_MAP, flags: 0, payload: Buffer.alloc(32), fds: [fd] });
+  const counts = await received;
+  assert.ok(counts.every((n) => n === 1));
+  assert.is(native.openFdCount(), before);
+  native.close(fd);
+  a.close();
+  b.close();
+});
+
+test.run();

@@ -1,0 +1,97 @@
+import { Observable, Subject, asyncScheduler, share, type SchedulerLike } from 'rxjs';
+import { HeaderFlags, MessageType } from '../protocol/constants.js';
+import { Errno } from '../protocol/errno.js';
+import { DisconnectedError } from '../protocol/errors.js';
+import { isNoReply } from '../protocol/header.js';
+import { correlator, type CorrelatorStats, type RequestOptions } from '../operators/correlate.js';
+import { commands, replies } from '../operators/routeFrames.js';
+import type { Connection } from '../streams/connection.js';
+import type { Frame } from '../streams/frame.js';
+import type { TraceEvent } from '../streams/trace.js';
+
+/** One side of a vfio-user conversation: requests out with their replies, the peer's commands in. */
+export interface Endpoint {
+  /** Sends a command; emits its reply frame (see Correlator.request). */
+  request(command: number, payload?: Buffer | readonly Buffer[], options?: RequestOptions): Observable<Frame>;
+  /**
+   * Commands from the peer, in arrival order. Subscribe synchronously after creating the endpoint.
+   * The subscriber owns each frame's fds. While nobody subscribes, commands get ENOSYS.
+   * Completes when the connection ends (closed$ carries the cause).
+   */
+  readonly commands$: Observable<Frame>;
+  /** Replies to a peer's command with a payload (no-op when it asked for no reply). */
+  reply(to: Frame, payload?: Buffer | readonly Buffer[], fds?: readonly number[]): void;
+  /** Replies to a peer's command with an error (header only; no-op when it asked for no reply). */
+  replyError(to: Frame, errno: number): void;
+  /** Emits once, the cause, when the connection ends (EOF, socket error, fatal protocol error, close). */
+  readonly closed$: Observable<DisconnectedError>;
+  readonly trace$: Observable<TraceEvent>;
+  readonly stats: CorrelatorStats;
+  /** Closes the connection; pending requests fail with DisconnectedError. Idempotent. */
+  close(): void;
+}
+
+/** Options of an endpoint. */
+export interface EndpointOptions {
+  /** Default reply timeout (ms). */
+  readonly timeoutMs: number;
+  readonly scheduler?: SchedulerLike;
+  readonly closeFd: (fd: number) => void;
+}
+
+/** Composes a connection into an endpoint: frames split into replies (correlated) and commands. */
+export const endpoint = (conn: Connection, options: EndpointOptions): Endpoint => {
+  const closed = new Subject<DisconnectedError>();
+  const incoming = new Subject<Frame>();
+  let cause: DisconnectedError | undefined;
+  const end = (err: DisconnectedError) => {
+    if (cause) return;
+    cause = err;
+    corr.failAll(err);
+    incoming.complete();
+    closed.next(err);
+    closed.complete();
+  };
+  const frames$ = conn.frames$.pipe(share());
+  const reply = (to: Frame, payload?: Buffer | readonly Buffer[], fds?: readonly number[]) => {
+    if (isNoReply(to.header) || conn.closed) return;
+    conn.send({ id: to.header.id, command: to.header.command, flags: MessageType.REPLY, payload, fds });
+  };
+  const replyError = (to: Frame, errno: number) => {
+    if (isNoReply(to.header) || conn.closed) return;
+    conn.send({ id: to.header.id, command: to.header.command, flags: MessageType.REPLY | HeaderFlags.ERROR, error: errno });
+  };
+  const corr = correlator(frames$.pipe(replies()), conn.send, {
+    timeoutMs: options.timeoutMs,
+    scheduler: options.scheduler ?? asyncScheduler,
+    closeFd: options.closeFd,
+  });
+  frames$.pipe(commands()).subscribe({
+    next: (frame) => {
+      if (incoming.observed) return incoming.next(frame);
+      for (const fd of frame.fds) options.closeFd(fd);
+      replyError(frame, Errno.ENOSYS);
+    },
+    error: (err: unknown) =>
+      end(err instanceof DisconnectedError ? err : new DisconnectedError(`connection failed: ${(err as Error).message}`, { cause: err })),
+    complete: () => end(new DisconnectedError('connection closed by peer')),
+  });
+  return {
+    request: corr.request,
+    commands$: incoming.asObservable(),
+    reply,
+    replyError,
+    closed$: closed.asObservable(),
+    trace$: conn.trace$,
+    get stats() {
+      return corr.stats;
+    },
+    close: () => {
+      const err = new DisconnectedError('connection closed');
+      end(err);
+      corr.failAll(err);
+      corr.subscription.unsubscribe();
+      conn.close();
+    },
+  };
+};

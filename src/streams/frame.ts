@@ -1,0 +1,31 @@
+import type { Header } from '../protocol/header.js';
+
+/** Bytes from one read of the socket, with the fds that came with them (owned by the receiver). */
+export interface Chunk {
+  readonly bytes: Buffer;
+  readonly fds: readonly number[];
+}
+
+/** One whole message as received: header, payload (bytes after the header) and its fds. */
+export interface Frame {
+  readonly header: Header;
+  readonly payload: Buffer;
+  /** Received fds; the consumer of the frame owns them (keep or close). */
+  readonly fds: readonly number[];
+}
+
+/** What a sender gives the connection: everything of the header but its size, which is computed. */
+export interface OutgoingMessage {
+  readonly id: number;
+  readonly command: number;
+  readonly flags: number;
+  readonly error?: number;
+  /** Payload pieces, sent in order after the header. */
+  readonly payload?: Buffer | readonly Buffer[];
+  /** fds to attach (not consumed: the caller still owns them after send). */
+  readonly fds?: readonly number[];
+}
+
+/** Total payload length of an outgoing message. */
+export const payloadLength = (payload: OutgoingMessage['payload']): number =>
+  payload === undefined ? 0 : Buffer.isBuffer(payload) ? payload.length : payload.reduce((n, b) => n + b.length, 0);
