@@ -1,0 +1,101 @@
+/**
+ * Loads the compiled addon and describes its raw shape. Only this folder uses it; everything else
+ * goes through the typed facade in index.ts.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { NativeError } from '../protocol/errors.js';
+
+/** An error as the addon throws or reports it: the failing syscall and its errno. */
+export interface RawError extends Error {
+  readonly syscall: string;
+  readonly errno: number;
+}
+
+/** The addon's channel object (see channel.cc). */
+export interface RawChannel {
+  readonly fd: number;
+  readonly queuedBytes: number;
+  /** Returns the error of a failure that happened before start, if any. */
+  start(
+    onData: (bytes: Buffer, fds: number[] | undefined) => void,
+    onEnd: () => void,
+    onError: (err: RawError) => void,
+  ): RawError | undefined;
+  /** Returns the error of a fatal socket failure, for the caller to report asynchronously. */
+  send(chunks: readonly Buffer[], fds: readonly number[] | undefined): RawError | undefined;
+  close(): void;
+}
+
+/** The addon's listener object (see listener.cc). */
+export interface RawListener {
+  readonly fd: number;
+  start(onFd: (fd: number) => void, onError: (err: RawError) => void): void;
+  close(): void;
+}
+
+/** The addon's readable-fd watcher (see listener.cc). */
+export interface RawWatcher {
+  stop(): void;
+}
+
+/** Everything the addon exports. */
+export interface Addon {
+  Channel: new (fd: number, maxRecvFds: number) => RawChannel;
+  Listener: new (fd: number) => RawListener;
+  Watcher: new (fd: number, onReadable: () => void) => RawWatcher;
+  connect(path: string): number;
+  listen(path: string, mode: number, backlog: number): number;
+  socketpair(): [number, number];
+  eventfd(initval: number): number;
+  eventfdWrite(fd: number, value: bigint): void;
+  eventfdRead(fd: number): bigint;
+  memfd(name: string, size: number): number;
+  fileSize(fd: number): number;
+  mmap(fd: number, offset: number | bigint, length: number, prot: string): ArrayBuffer;
+  munmap(buffer: ArrayBuffer): void;
+  dup(fd: number): number;
+  close(fd: number): void;
+  openFdCount(): number;
+}
+
+// From src/native in the sources, and from dist/src/native once compiled.
+const CANDIDATES = ['../../build/Release/vfio_user_native.node', '../../../build/Release/vfio_user_native.node'];
+
+const load = (): Addon => {
+  const found = CANDIDATES.map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find((p) => existsSync(p));
+  if (!found) {
+    throw new Error(
+      `vfio-user-rx: the native addon build/Release/vfio_user_native.node is missing; run \`npm run build:native\``,
+    );
+  }
+  return createRequire(import.meta.url)(found) as Addon;
+};
+
+/** The loaded addon (loading fails with a message naming the build command when it was not built). */
+export const addon: Addon = load();
+
+const isRawError = (err: unknown): err is RawError =>
+  err instanceof Error &&
+  typeof (err as Partial<RawError>).syscall === 'string' &&
+  typeof (err as Partial<RawError>).errno === 'number';
+
+/** Turns an addon error into a NativeError; any other value is returned unchanged. */
+export const toNativeError = (err: unknown): unknown =>
+  isRawError(err) && !(err instanceof NativeError) ? new NativeError(err.syscall, err.errno, err.message) : err;
+
+/** Like toNativeError, for error channels that need an Error. */
+export const asNativeError = (err: unknown): Error => {
+  const converted = toNativeError(err);
+  return converted instanceof Error ? converted : new Error(String(converted));
+};
+
+/** Runs an addon call, rethrowing its errors as NativeError. */
+export const call = <T>(fn: () => T): T => {
+  try {
+    return fn();
+  } catch (err) {
+    throw toNativeError(err);
+  }
+};

@@ -1,0 +1,80 @@
+/** The Channel of the contract, over the addon's raw channel. */
+import { ClosedError } from '../protocol/errors.js';
+import { addon, asNativeError, call, type RawChannel } from './addon.js';
+import type { Channel, ChannelHandlers, ChannelOptions } from './types.js';
+
+/** SCM_MAX_FD: the most fds Linux passes in one message. */
+export const SCM_MAX_FD = 253;
+
+class NativeChannel implements Channel {
+  readonly #raw: RawChannel;
+  #handlers: ChannelHandlers | undefined;
+  // A send failure before start(): reported once started.
+  #early: Error | undefined;
+  #closed = false;
+  // end() or error() was delivered: nothing follows.
+  #done = false;
+
+  constructor(raw: RawChannel) {
+    this.#raw = raw;
+  }
+
+  get fd(): number {
+    return this.#raw.fd;
+  }
+
+  get queuedBytes(): number {
+    return this.#raw.queuedBytes;
+  }
+
+  start(handlers: ChannelHandlers): void {
+    if (this.#closed) throw new ClosedError('channel is closed');
+    if (this.#handlers) throw new Error('channel already started');
+    this.#handlers = handlers;
+    const failure = call(() =>
+      this.#raw.start(
+        (bytes, fds) => handlers.data(bytes, fds ?? []),
+        () => {
+          this.#done = true;
+          handlers.end();
+        },
+        (err) => {
+          this.#done = true;
+          handlers.error(asNativeError(err));
+        },
+      ),
+    );
+    const early = this.#early ?? (failure && asNativeError(failure));
+    if (early) this.#failLater(early);
+  }
+
+  send(chunks: readonly Buffer[], fds?: readonly number[]): void {
+    if (this.#closed) throw new ClosedError('channel is closed');
+    const failure = call(() => this.#raw.send(chunks, fds));
+    if (failure) this.#failLater(asNativeError(failure));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#raw.close();
+  }
+
+  // Send failures surface on a later turn of the loop, never inside the send() that met them.
+  #failLater(err: Error): void {
+    const handlers = this.#handlers;
+    if (!handlers) {
+      this.#early ??= err;
+      return;
+    }
+    setImmediate(() => {
+      if (this.#closed || this.#done) return;
+      this.#done = true;
+      handlers.error(err);
+    });
+  }
+}
+
+/** Wraps a connected socket fd as a Channel; on failure the caller still owns the fd. */
+export const openChannel = (fd: number, options: ChannelOptions = {}): Channel =>
+  new NativeChannel(call(() => new addon.Channel(fd, options.maxRecvFds ?? SCM_MAX_FD)));
