@@ -1,10 +1,10 @@
-import { Observable, Subject, asyncScheduler, share, type SchedulerLike } from 'rxjs';
+import { Observable, Subject, asyncScheduler, type SchedulerLike } from 'rxjs';
 import { HeaderFlags, MessageType } from '../protocol/constants.js';
 import { Errno } from '../protocol/errno.js';
 import { DisconnectedError } from '../protocol/errors.js';
 import { isNoReply } from '../protocol/header.js';
-import { correlator, type CorrelatorStats, type RequestOptions } from '../operators/correlate.js';
-import { commands, replies } from '../operators/routeFrames.js';
+import { createCorrelator, type CorrelatorStats, type RequestOptions } from '../operators/correlate.js';
+import { isReplyFrame } from '../operators/routeFrames.js';
 import type { Connection } from '../streams/connection.js';
 import type { Frame } from '../streams/frame.js';
 import type { TraceEvent } from '../streams/trace.js';
@@ -52,7 +52,6 @@ export const endpoint = (conn: Connection, options: EndpointOptions): Endpoint =
     closed.next(err);
     closed.complete();
   };
-  const frames$ = conn.frames$.pipe(share());
   const reply = (to: Frame, payload?: Buffer | readonly Buffer[], fds?: readonly number[]) => {
     if (isNoReply(to.header) || conn.closed) return;
     conn.send({ id: to.header.id, command: to.header.command, flags: MessageType.REPLY, payload, fds });
@@ -61,13 +60,15 @@ export const endpoint = (conn: Connection, options: EndpointOptions): Endpoint =
     if (isNoReply(to.header) || conn.closed) return;
     conn.send({ id: to.header.id, command: to.header.command, flags: MessageType.REPLY | HeaderFlags.ERROR, error: errno });
   };
-  const corr = correlator(frames$.pipe(replies()), conn.send, {
+  const corr = createCorrelator(conn.send, {
     timeoutMs: options.timeoutMs,
     scheduler: options.scheduler ?? asyncScheduler,
     closeFd: options.closeFd,
   });
-  frames$.pipe(commands()).subscribe({
+  // One subscriber routes every frame: replies to the correlator, commands to commands$.
+  conn.frames$.subscribe({
     next: (frame) => {
+      if (isReplyFrame(frame)) return corr.deliver(frame);
       if (incoming.observed) return incoming.next(frame);
       for (const fd of frame.fds) options.closeFd(fd);
       replyError(frame, Errno.ENOSYS);
@@ -90,7 +91,6 @@ export const endpoint = (conn: Connection, options: EndpointOptions): Endpoint =
       const err = new DisconnectedError('connection closed');
       end(err);
       corr.failAll(err);
-      corr.subscription.unsubscribe();
       conn.close();
     },
   };

@@ -57,18 +57,20 @@ interface Pending {
   readonly subscriber: Subscriber<Frame>;
 }
 
+/** A correlator fed directly: `deliver` hands it each reply frame (the socket's hot path). */
+export interface DirectCorrelator extends Correlator {
+  /** Takes one reply frame from the peer. */
+  deliver(frame: Frame): void;
+}
+
 /**
  * Correlates replies with requests by our own 16-bit ids (never by anything the peer chooses for
- * its own requests). `replies$` must carry only reply frames; `send` writes a message.
+ * its own requests). `send` writes a message.
  * The pending set lives in one Map keyed by id so that a reply costs O(1) even with thousands in
  * flight (a DMA_MAP transaction); an id timed out or cancelled stays out of use until its late
  * reply arrives or enough newer ids have passed, so a late reply never reaches a new request.
  */
-export const correlator = (
-  replies$: Observable<Frame>,
-  send: (message: OutgoingMessage) => void,
-  options: CorrelatorOptions,
-): Correlator & { readonly subscription: Subscription } => {
+export const createCorrelator = (send: (message: OutgoingMessage) => void, options: CorrelatorOptions): DirectCorrelator => {
   const scheduler = options.scheduler ?? asyncScheduler;
   const pending = new Map<number, Pending>();
   const quarantined = new Set<number>();
@@ -92,33 +94,29 @@ export const correlator = (
     if (quarantined.size > quarantineLimit) quarantined.delete(quarantined.values().next().value!);
   };
 
-  const subscription = replies$.subscribe({
-    next: (frame) => {
-      const entry = pending.get(frame.header.id);
-      if (!entry) {
-        quarantined.delete(frame.header.id);
-        unmatched++;
-        for (const fd of frame.fds) options.closeFd(fd);
-        return;
-      }
-      pending.delete(frame.header.id);
-      const { subscriber, command } = entry;
-      if (frame.header.command !== command) {
-        for (const fd of frame.fds) options.closeFd(fd);
-        subscriber.error(
-          new MalformedMessageError(commandName(command), 'command', `reply carries command ${frame.header.command}`),
-        );
-      } else if (frame.header.flags & HeaderFlags.ERROR) {
-        for (const fd of frame.fds) options.closeFd(fd);
-        subscriber.error(new RemoteError(commandName(command), frame.header.error));
-      } else {
-        subscriber.next(frame);
-        subscriber.complete();
-      }
-    },
-    error: (err: unknown) => failAll(err instanceof DisconnectedError ? err : new DisconnectedError('connection failed', { cause: err })),
-    complete: () => failAll(new DisconnectedError('connection closed by peer')),
-  });
+  const deliver = (frame: Frame) => {
+    const entry = pending.get(frame.header.id);
+    if (!entry) {
+      quarantined.delete(frame.header.id);
+      unmatched++;
+      for (const fd of frame.fds) options.closeFd(fd);
+      return;
+    }
+    pending.delete(frame.header.id);
+    const { subscriber, command } = entry;
+    if (frame.header.command !== command) {
+      for (const fd of frame.fds) options.closeFd(fd);
+      subscriber.error(
+        new MalformedMessageError(commandName(command), 'command', `reply carries command ${frame.header.command}`),
+      );
+    } else if (frame.header.flags & HeaderFlags.ERROR) {
+      for (const fd of frame.fds) options.closeFd(fd);
+      subscriber.error(new RemoteError(commandName(command), frame.header.error));
+    } else {
+      subscriber.next(frame);
+      subscriber.complete();
+    }
+  };
 
   function failAll(cause: Error) {
     if (ended) return;
@@ -165,10 +163,36 @@ export const correlator = (
 
   return {
     request,
-    subscription,
+    deliver,
     failAll,
     get stats() {
       return { pending: pending.size, unmatchedReplies: unmatched };
+    },
+  };
+};
+
+/**
+ * A correlator fed by a stream of reply frames (for compositions and marble tests): the end of
+ * `replies$` fails every pending request with its cause.
+ */
+export const correlator = (
+  replies$: Observable<Frame>,
+  send: (message: OutgoingMessage) => void,
+  options: CorrelatorOptions,
+): Correlator & { readonly subscription: Subscription } => {
+  const core = createCorrelator(send, options);
+  const subscription = replies$.subscribe({
+    next: core.deliver,
+    error: (err: unknown) =>
+      core.failAll(err instanceof DisconnectedError ? err : new DisconnectedError('connection failed', { cause: err })),
+    complete: () => core.failAll(new DisconnectedError('connection closed by peer')),
+  });
+  return {
+    request: core.request,
+    failAll: core.failAll,
+    subscription,
+    get stats() {
+      return core.stats;
     },
   };
 };

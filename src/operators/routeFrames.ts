@@ -1,15 +1,12 @@
 import { filter, type MonoTypeOperatorFunction } from 'rxjs';
-import { P, isMatching } from 'ts-pattern';
 import { HeaderFlags, MessageType } from '../protocol/constants.js';
 import type { Frame } from '../streams/frame.js';
 
-const typeIs = (type: number) =>
-  P.when((flags: unknown) => typeof flags === 'number' && (flags & HeaderFlags.TYPE_MASK) === type);
-
+// Plain bit tests, not pattern matching: these run on every frame of the socket's hot path.
 /** Whether a frame is a reply (type bits 1). */
-export const isReplyFrame = isMatching({ header: { flags: typeIs(MessageType.REPLY) } });
+export const isReplyFrame = (f: Frame): boolean => (f.header.flags & HeaderFlags.TYPE_MASK) === MessageType.REPLY;
 /** Whether a frame is a command (type bits 0). */
-export const isCommandFrame = isMatching({ header: { flags: typeIs(MessageType.COMMAND) } });
+export const isCommandFrame = (f: Frame): boolean => (f.header.flags & HeaderFlags.TYPE_MASK) === MessageType.COMMAND;
 
 /** Keeps the replies of a frame stream (to feed a correlator). */
 export const replies = (): MonoTypeOperatorFunction<Frame> => filter((f: Frame) => isReplyFrame(f));

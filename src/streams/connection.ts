@@ -1,10 +1,9 @@
-import { Observable, Subject, catchError, share, tap, throwError, type Subscriber } from 'rxjs';
+import { Observable, Subject, share } from 'rxjs';
 import { HEADER_SIZE } from '../protocol/constants.js';
 import { ClosedError, DisconnectedError } from '../protocol/errors.js';
-import { writeHeader } from '../protocol/header.js';
-import { decodeFrames } from '../operators/decodeFrames.js';
+import { framer } from '../operators/decodeFrames.js';
 import type { Channel } from '../native/types.js';
-import { payloadLength, type Chunk, type Frame, type OutgoingMessage } from './frame.js';
+import { payloadLength, type Frame, type OutgoingMessage } from './frame.js';
 import { traceOf, type TraceEvent } from './trace.js';
 
 /** Default bound on an incoming frame: 1 MiB of data plus headroom for the largest fixed part. */
@@ -37,19 +36,25 @@ export interface ConnectionOptions {
   readonly closeFd: (fd: number) => void;
 }
 
+const settled = Promise.resolve();
+
+const asDisconnect = (err: unknown): DisconnectedError =>
+  err instanceof DisconnectedError ? err : new DisconnectedError(`connection failed: ${(err as Error).message}`, { cause: err });
+
 /**
  * Wraps a native channel as a Connection. The only place that touches the socket.
- * Messages sent without fds in one turn of the event loop are written with one sendmsg
- * (a microtask flushes them), so bursts of posted writes cost few syscalls.
+ * The first message of a turn of the event loop is written at once (a request waits for nothing);
+ * later fd-less messages of the same turn are gathered and written with one sendmsg when the turn
+ * ends, so bursts of posted writes cost few syscalls.
  */
 export const connection = (channel: Channel, options: ConnectionOptions): Connection => {
   const trace = new Subject<TraceEvent>();
   let closed = false;
   let batch: Buffer[] = [];
-  let flushQueued = false;
+  let batching = false;
 
   const flush = () => {
-    flushQueued = false;
+    batching = false;
     if (batch.length === 0 || closed) return;
     // One sendmsg for the whole batch; a long batch is joined to stay far below IOV_MAX.
     const out = batch.length > 64 ? [Buffer.concat(batch)] : batch;
@@ -57,51 +62,53 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     channel.send(out);
   };
 
-  let reader: Subscriber<Chunk> | undefined;
-  const chunks$ = new Observable<Chunk>((subscriber) => {
-    reader = subscriber;
-    channel.start({
-      data: (bytes, fds) => subscriber.next({ bytes, fds }),
-      end: () => subscriber.error(new DisconnectedError('connection closed by peer')),
-      error: (err) => subscriber.error(new DisconnectedError(`connection failed: ${err.message}`, { cause: err })),
+  let fail: ((err: DisconnectedError) => void) | undefined;
+  // One subscriber from the socket callback to the consumer: framing and tracing inline (hot path).
+  const frames$ = new Observable<Frame>((subscriber) => {
+    const frames = framer({ maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, closeFd: options.closeFd }, (frame) => {
+      if (trace.observed) trace.next(traceOf('in', frame.header, frame.fds.length));
+      subscriber.next(frame);
     });
-  });
-
-  // Every end of the stream is one DisconnectedError, so every waiter sees the same cause.
-  const frames$ = chunks$.pipe(
-    decodeFrames({ maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, closeFd: options.closeFd }),
-    tap({
-      next: (frame) => {
-        if (trace.observed) trace.next(traceOf('in', frame.header, frame.fds.length));
+    fail = (err) => {
+      frames.release();
+      if (!subscriber.closed) subscriber.error(err);
+      shutdown();
+    };
+    channel.start({
+      data: (bytes, fds) => {
+        try {
+          frames.push(bytes, fds);
+        } catch (err) {
+          fail!(asDisconnect(err));
+        }
       },
-      error: () => shutdown(),
-    }),
-    catchError((err: unknown) =>
-      throwError(() =>
-        err instanceof DisconnectedError ? err : new DisconnectedError(`connection failed: ${(err as Error).message}`, { cause: err }),
-      ),
-    ),
-    share({ resetOnError: false, resetOnComplete: false, resetOnRefCountZero: false }),
-  );
+      end: () => fail!(new DisconnectedError('connection closed by peer')),
+      error: (err) => fail!(asDisconnect(err)),
+    });
+  }).pipe(share({ resetOnError: false, resetOnComplete: false, resetOnRefCountZero: false }));
 
   const send = (message: OutgoingMessage) => {
     if (closed) throw new ClosedError('connection is closed');
-    const size = HEADER_SIZE + payloadLength(message.payload);
+    const { payload, fds } = message;
+    const size = HEADER_SIZE + payloadLength(payload);
     const header = Buffer.allocUnsafe(HEADER_SIZE);
-    const fields = { id: message.id, command: message.command, size, flags: message.flags, error: message.error ?? 0 };
-    writeHeader(fields, header);
-    const pieces = message.payload === undefined ? [] : Buffer.isBuffer(message.payload) ? [message.payload] : message.payload;
-    if (trace.observed) trace.next(traceOf('out', fields, message.fds?.length ?? 0));
-    if (message.fds && message.fds.length > 0) {
+    header.writeUInt16LE(message.id & 0xffff, 0);
+    header.writeUInt16LE(message.command, 2);
+    header.writeUInt32LE(size, 4);
+    header.writeUInt32LE(message.flags >>> 0, 8);
+    header.writeUInt32LE((message.error ?? 0) >>> 0, 12);
+    if (trace.observed) trace.next(traceOf('out', { ...message, size, error: message.error ?? 0 }, fds?.length ?? 0));
+    const pieces = payload === undefined ? [header] : Buffer.isBuffer(payload) ? [header, payload] : [header, ...payload];
+    if (fds && fds.length > 0) {
       // fds ride on the first byte of their own sendmsg: never coalesce them with other messages.
       flush();
-      channel.send([header, ...pieces], message.fds);
-      return;
-    }
-    batch.push(header, ...pieces);
-    if (!flushQueued) {
-      flushQueued = true;
-      queueMicrotask(flush);
+      channel.send(pieces, fds);
+    } else if (!batching) {
+      batching = true;
+      void settled.then(flush);
+      channel.send(pieces);
+    } else {
+      for (const piece of pieces) batch.push(piece);
     }
   };
 
@@ -118,8 +125,8 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     if (closed) return shutdown();
     flush();
     closed = true;
-    reader?.error(new DisconnectedError('connection closed'));
-    shutdown();
+    if (fail) fail(new DisconnectedError('connection closed'));
+    else shutdown();
   };
 
   return {

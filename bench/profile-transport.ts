@@ -1,0 +1,99 @@
+/**
+ * Profiles the transport benchmark's frame-layer variant on both sides and prints where the time
+ * goes. Not part of `npm run bench`: run `npx tsx bench/profile-transport.ts [--roundtrips=N]
+ * [--interval=us] [--initiator=frame|bare] [--peer=echo-endpoint|echo-channel]` (and the same
+ * --pin/--cpu options as the benchmark; --pin=cross keeps one side's time out of the other's
+ * profile, which samples wall time: a process preempted inside sendmsg on a shared core is
+ * charged for the peer's work).
+ * The raw profiles are kept in bench/results/ (open them in Chrome DevTools).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { environment, environmentLine } from './lib/env.js';
+import { summarizeProfile, type ProfileSummary } from './lib/profileSummary.js';
+import { startProfiler } from './lib/profiler.js';
+import { RESULTS_DIR } from './lib/results.js';
+import { markdownTable } from './lib/table.js';
+import { bareDriver, frameDriver } from './transport/loops.js';
+import { spawnPeer, type PeerKind } from './transport/peer.js';
+import { place } from './transport/placement.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+const options = new Map(
+  process.argv
+    .slice(2)
+    .filter((a) => a.startsWith('--'))
+    .map((a) => {
+      const [key, ...value] = a.slice(2).split('=');
+      return [key!, value.join('=') || 'true'] as const;
+    }),
+);
+const roundtrips = Number(options.get('roundtrips') ?? 50_000);
+const interval = Number(options.get('interval') ?? 100);
+const warmup = 3_000;
+const peerKind = (options.get('peer') ?? 'echo-endpoint') as PeerKind;
+const initiator = options.get('initiator') === 'bare' ? 'bare' : 'frame';
+
+const tables = (title: string, summary: ProfileSummary): string => {
+  const rows = (shares: ProfileSummary['byFile']) => shares.map((s) => [s.name, s.us / roundtrips, s.percent]);
+  const headers = (what: string) => [what, 'us per round trip', '% of busy'];
+  return [
+    `### ${title}: ${(summary.busyUs / roundtrips).toFixed(2)} us busy per round trip`,
+    '',
+    'Self time by source:',
+    '',
+    markdownTable(headers('source'), rows(summary.byFile), { digits: 2 }),
+    '',
+    'Charged to the innermost src/ frame on the stack (library time included):',
+    '',
+    markdownTable(headers('src frame'), rows(summary.chargedToProject), { digits: 2 }),
+    '',
+    'Self time by function:',
+    '',
+    markdownTable(headers('function'), rows(summary.byFunction), { digits: 2 }),
+  ].join('\n');
+};
+
+const main = async () => {
+  console.log(environmentLine(environment()));
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const peerFile = join(RESULTS_DIR, `transport-${peerKind}.cpuprofile`);
+  const ownFile = join(RESULTS_DIR, `transport-${initiator}-initiator.cpuprofile`);
+  const placed = place(options);
+  try {
+    process.env['BENCH_PEER_PROFILE'] = peerFile;
+    process.env['BENCH_PROFILE_INTERVAL_US'] = String(interval);
+    const peer = spawnPeer(peerKind, {
+      warmup,
+      ...(peerKind === 'echo-channel' && initiator === 'frame' ? { mode: 'reply' } : {}),
+      ...(placed.placement.peerPrefix ? { prefix: placed.placement.peerPrefix } : {}),
+    });
+    peer.report.catch(() => undefined);
+    const driver = (initiator === 'bare' ? bareDriver : frameDriver)(peer.channel);
+    await driver.batch(warmup);
+    const profiler = await startProfiler(interval);
+    const measured = await driver.batch(roundtrips);
+    const own = await profiler.stop();
+    driver.close();
+    await peer.report;
+    writeFileSync(ownFile, JSON.stringify(own));
+    const sorted = Float64Array.from(measured.rtt).sort();
+    console.log(`\n${placed.description}; ${roundtrips} round trips profiled every ${interval} us; ` +
+      `median RTT under the profiler ${sorted[sorted.length >> 1]!.toFixed(1)} us\n`);
+    const what = initiator === 'bare' ? 'bare channel' : 'frame layer + correlation, awaited requests';
+    console.log(tables(`initiator (${what})`, summarizeProfile(own, ROOT)));
+    const theirs = JSON.parse(readFileSync(peerFile, 'utf8')) as Parameters<typeof summarizeProfile>[0];
+    console.log(`\n${tables(`echoing peer (${peerKind})`, summarizeProfile(theirs, ROOT))}`);
+    console.log(
+      '\n(native) is the addon (sendmsg/recvmsg and the kernel work behind them: V8 labels every N-API ' +
+        'function of a module with one name); (program) is native code outside JS (libuv, the N-API call path).',
+    );
+    console.log(`\nprofiles: ${ownFile}, ${peerFile}`);
+  } finally {
+    placed.restore();
+  }
+};
+
+await main();

@@ -1,0 +1,47 @@
+/**
+ * Runs benchmarks by name: `npm run bench` runs them all, `npm run bench -- transport` a subset,
+ * `--key=value` arguments are options for the benchmarks (e.g. `--roundtrips=5000`).
+ * The report (markdown) goes to stdout, progress to stderr, JSON to bench/results/<name>.json.
+ */
+import { environment, environmentLine } from './lib/env.js';
+import { writeResults } from './lib/results.js';
+import type { BenchContext, Benchmark } from './lib/types.js';
+import { transport } from './transport.js';
+
+/** Every benchmark; adding one is its import above and its name here. */
+const registry: readonly Benchmark[] = [transport];
+
+const parseArgs = (args: readonly string[]) => {
+  const names: string[] = [];
+  const options = new Map<string, string>();
+  for (const arg of args) {
+    if (!arg.startsWith('--')) names.push(arg);
+    else {
+      const [key, ...value] = arg.slice(2).split('=');
+      options.set(key!, value.length ? value.join('=') : 'true');
+    }
+  }
+  return { names, options };
+};
+
+const main = async () => {
+  const { names, options } = parseArgs(process.argv.slice(2));
+  const unknown = names.filter((n) => !registry.some((b) => b.name === n));
+  if (unknown.length) {
+    console.error(`unknown benchmark: ${unknown.join(', ')}; known: ${registry.map((b) => b.name).join(', ')}`);
+    process.exitCode = 2;
+    return;
+  }
+  const selected = names.length ? registry.filter((b) => names.includes(b.name)) : registry;
+  const env = environment();
+  console.log(environmentLine(env));
+  const context: BenchContext = { options, progress: (line) => process.stderr.write(`${line}\n`) };
+  for (const bench of selected) {
+    console.log(`\n## ${bench.name}: ${bench.description}\n`);
+    const report = await bench.run(context);
+    console.log(report.text);
+    console.log(`\nresults: ${writeResults(bench.name, env, options, report.data)}`);
+  }
+};
+
+await main();
