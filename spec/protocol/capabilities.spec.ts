@@ -75,8 +75,8 @@ test('capabilitiesJson emits only the keys given, in a compact document', () => 
 });
 
 test('capabilitiesJson refuses values the schema rejects', () => {
-  assert.throws(() => capabilitiesJson({ max_msg_fds: -1 }), RangeError);
-  assert.throws(() => capabilitiesJson({ pgsizes: 0.5 }), RangeError);
+  assert.throws(() => capabilitiesJson({ max_msg_fds: -1 }), (e: unknown) => e instanceof RangeError);
+  assert.throws(() => capabilitiesJson({ pgsizes: 0.5 }), (e: unknown) => e instanceof RangeError);
 });
 
 test('capabilitiesJson then parseCapabilities keeps every value given', () => {

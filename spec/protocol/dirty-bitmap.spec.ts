@@ -30,7 +30,7 @@ test('page p is bit p % 64 of little-endian u64 word p / 64', () => {
 });
 
 test('setPageDirty refuses a page outside the bitmap', () => {
-  assert.throws(() => setPageDirty(Buffer.alloc(8), 64), RangeError);
+  assert.throws(() => setPageDirty(Buffer.alloc(8), 64), (e: unknown) => e instanceof RangeError);
 });
 
 test('markDirty marks every page a write touches, clipped to the range', () => {

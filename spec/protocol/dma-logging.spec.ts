@@ -56,7 +56,7 @@ test('DMA_LOGGING_REPORT reply: bitmap of the wrong size, or range not echoed', 
   assertMalformed(() => decodeDmaLoggingReport(hex(REPORT_REQUEST + BITMAP).subarray(0, 32)), 'bitmap');
   assertMalformed(() => decodeDmaLoggingReport(hex(`${REPORT_REQUEST}${BITMAP} 00`)), 'bitmap');
   assertMalformed(() => decodeDmaLoggingReport(hex(REPORT_REQUEST + BITMAP), { ...reportRequest, iova: 0 }), 'iova');
-  assert.throws(() => encodeDmaLoggingReport({ ...reportRequest, bitmap: hex('00') }), RangeError);
+  assert.throws(() => encodeDmaLoggingReport({ ...reportRequest, bitmap: hex('00') }), (e: unknown) => e instanceof RangeError);
 });
 
 test('logging data round-trips', () => {

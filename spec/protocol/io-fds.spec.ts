@@ -89,7 +89,7 @@ test('reply: fd_index must name a received fd; index must echo', () => {
 });
 
 test('the encoder refuses SHADOW entries in the 40-byte layout', () => {
-  assert.throws(() => encodeIoFdsReply({ index: 0, entries: [lvuEntries[1] as IoFdEntry] }), RangeError);
+  assert.throws(() => encodeIoFdsReply({ index: 0, entries: [lvuEntries[1] as IoFdEntry] }), (e: unknown) => e instanceof RangeError);
 });
 
 test('reply round-trips in both layouts', () => {

@@ -80,9 +80,9 @@ test('SET_IRQS request: data without BOOL, short payload, argsz below the payloa
 });
 
 test('SET_IRQS request: the encoder refuses what the decoder rejects', () => {
-  assert.throws(() => encodeSetIrqsRequest({ flags: 0x22, index: 0, start: 0, count: 2, data: hex('01') }), RangeError);
-  assert.throws(() => encodeSetIrqsRequest({ flags: 0x03, index: 0, start: 0, count: 0 }), RangeError);
-  assert.throws(() => encodeSetIrqsRequest({ flags: 0x24, index: 0, start: 0, count: 1, data: hex('01') }), RangeError);
+  assert.throws(() => encodeSetIrqsRequest({ flags: 0x22, index: 0, start: 0, count: 2, data: hex('01') }), (e: unknown) => e instanceof RangeError);
+  assert.throws(() => encodeSetIrqsRequest({ flags: 0x03, index: 0, start: 0, count: 0 }), (e: unknown) => e instanceof RangeError);
+  assert.throws(() => encodeSetIrqsRequest({ flags: 0x24, index: 0, start: 0, count: 1, data: hex('01') }), (e: unknown) => e instanceof RangeError);
 });
 
 test('SET_IRQS reply: header only', () => {

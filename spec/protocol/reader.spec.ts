@@ -43,10 +43,10 @@ test('expectEmpty rejects any payload', () => {
 
 test('writers reject values the field cannot hold', () => {
   const buf = Buffer.alloc(8);
-  assert.throws(() => putU32(buf, 0, 2 ** 32, 'count'), RangeError);
-  assert.throws(() => putU32(buf, 0, -1, 'count'), RangeError);
-  assert.throws(() => putU64(buf, 0, 2 ** 53, 'address'), RangeError);
-  assert.throws(() => putU64(buf, 0, 1.5, 'address'), RangeError);
+  assert.throws(() => putU32(buf, 0, 2 ** 32, 'count'), (e: unknown) => e instanceof RangeError);
+  assert.throws(() => putU32(buf, 0, -1, 'count'), (e: unknown) => e instanceof RangeError);
+  assert.throws(() => putU64(buf, 0, 2 ** 53, 'address'), (e: unknown) => e instanceof RangeError);
+  assert.throws(() => putU64(buf, 0, 1.5, 'address'), (e: unknown) => e instanceof RangeError);
 });
 
 test.run();

@@ -41,9 +41,9 @@ test('request: an entry count above 8 is EINVAL', () => {
 });
 
 test('request: the encoder refuses more than 8 bytes or more than 200 entries', () => {
-  assert.throws(() => encodeWriteMultiRequest({ entries: [{ offset: 0, region: 0, count: 9, data: Buffer.alloc(9) }] }), RangeError);
+  assert.throws(() => encodeWriteMultiRequest({ entries: [{ offset: 0, region: 0, count: 9, data: Buffer.alloc(9) }] }), (e: unknown) => e instanceof RangeError);
   const entry = { offset: 0, region: 0, count: 1, data: hex('00') };
-  assert.throws(() => encodeWriteMultiRequest({ entries: Array.from({ length: 201 }, () => entry) }), RangeError);
+  assert.throws(() => encodeWriteMultiRequest({ entries: Array.from({ length: 201 }, () => entry) }), (e: unknown) => e instanceof RangeError);
 });
 
 test('reply: wr_cnt u64, not above the writes sent', () => {

@@ -11,7 +11,8 @@ export type VfioUserErrorCode =
   | 'ERR_VFIO_USER_VERSION'
   | 'ERR_VFIO_USER_LIMIT'
   | 'ERR_VFIO_USER_NATIVE'
-  | 'ERR_VFIO_USER_CLOSED';
+  | 'ERR_VFIO_USER_CLOSED'
+  | 'ERR_VFIO_USER_UNSUPPORTED';
 
 /** Where in a message a fault was found. */
 export interface FaultSite {
@@ -127,4 +128,9 @@ export class NativeError extends VfioUserError {
 /** The object was used after close(). */
 export class ClosedError extends VfioUserError {
   readonly code = 'ERR_VFIO_USER_CLOSED' as const;
+}
+
+/** The peer does not offer what was asked (e.g. DEVICE_RESET without the RESET flag, an IRQ type with no vectors). */
+export class UnsupportedError extends VfioUserError {
+  readonly code = 'ERR_VFIO_USER_UNSUPPORTED' as const;
 }

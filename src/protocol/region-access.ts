@@ -95,7 +95,8 @@ export const decodeRegionWriteRequest = (payload: Buffer, limits: TransferLimits
 
 /** Encodes a REGION_WRITE reply (offset, region, bytes written). */
 export const encodeRegionWriteReply = (x: { offset: number; region: number; count: number }): Buffer =>
-  encodeAccess('REGION_WRITE', x);
+  // Only the three fields: a decoded request passed in still carries its data, which a reply must not.
+  encodeAccess('REGION_WRITE', { offset: x.offset, region: x.region, count: x.count });
 
 /** Decodes a REGION_WRITE reply (exactly 16 bytes); with the request, checks the echo. */
 export const decodeRegionWriteReply = (payload: Buffer, request?: RegionAccess): RegionAccess => {

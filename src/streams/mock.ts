@@ -63,7 +63,7 @@ export const joinPayload = (payload: OutgoingMessage['payload']): Buffer =>
   payload === undefined ? Buffer.alloc(0) : Buffer.isBuffer(payload) ? payload : Buffer.concat(payload);
 
 /** Builds a received command frame (for tests and mock peers). */
-export const commandFrame = (id: number, command: number, payload = Buffer.alloc(0), fds: number[] = [], noReply = false): Frame => ({
+export const commandFrame = (id: number, command: number, payload: Buffer = Buffer.alloc(0), fds: number[] = [], noReply = false): Frame => ({
   header: {
     id,
     command,
@@ -76,7 +76,7 @@ export const commandFrame = (id: number, command: number, payload = Buffer.alloc
 });
 
 /** Builds a received reply frame; with `errno` it is a header-only error reply. */
-export const replyFrame = (id: number, command: number, payload = Buffer.alloc(0), errno?: number, fds: number[] = []): Frame => ({
+export const replyFrame = (id: number, command: number, payload: Buffer = Buffer.alloc(0), errno?: number, fds: number[] = []): Frame => ({
   header: {
     id,
     command,
