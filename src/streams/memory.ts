@@ -1,0 +1,176 @@
+import { BehaviorSubject, EMPTY, Observable, Subject, concat, defer, filter, first, from, scan, switchMap } from 'rxjs';
+import { ClosedError } from '../protocol/errors.js';
+import { native as defaultNative } from '../native/index.js';
+import type { Native } from '../native/types.js';
+
+/** One block of guest RAM: a memfd with a local mapping the owner reads and writes. */
+export interface MemorySection {
+  /** Unique within its guest memory, in order of creation. */
+  readonly id: number;
+  /** Guest (DMA) address of the first byte. */
+  readonly iova: number;
+  readonly size: number;
+  /** The device may read but not write it (DMA_MAP without WRITE). */
+  readonly readonly: boolean;
+  /** The memfd backing the section (owned by the guest memory; closed when the section goes away). */
+  readonly fd: number;
+  /** Offset of the section in `fd`. */
+  readonly fdOffset: number;
+  /** The local shared mapping of the whole section (detached, length 0, once removed). */
+  readonly buffer: Buffer;
+}
+
+/** One event of the memory-listener change stream; add/remove always come between begin and commit. */
+export type MemoryChange =
+  | { readonly type: 'begin' }
+  | { readonly type: 'add'; readonly section: MemorySection }
+  | { readonly type: 'remove'; readonly section: MemorySection }
+  | { readonly type: 'commit' };
+
+/** What to add: a range of guest addresses. */
+export interface SectionSpec {
+  readonly iova: number;
+  readonly size: number;
+  readonly readonly?: boolean;
+  /** memfd name (shows in /proc/<pid>/fd); default `guest-ram@<iova>`. */
+  readonly name?: string;
+}
+
+/** Guest RAM made of memfd-backed sections, with the change stream a container turns into DMA maps. */
+export interface GuestMemory {
+  /** Adds a section (its own transaction unless inside `transaction`). Throws RangeError on overlap. */
+  add(spec: SectionSpec): MemorySection;
+  /** Removes a section; its fd and mapping are released once the transaction has committed. */
+  remove(section: MemorySection): void;
+  /** Groups the changes made by `fn` into one begin ... commit (nested calls join the outer one). */
+  transaction<T>(fn: () => T): T;
+  /** The sections present now, by address. */
+  readonly sections: readonly MemorySection[];
+  /**
+   * The change stream. A new subscriber first gets the present sections as one transaction
+   * (like a memory listener registering), then every later change; completes on close().
+   */
+  readonly changes$: Observable<MemoryChange>;
+  /** Removes every section (one transaction), releases them and completes `changes$`. Idempotent. */
+  close(): void;
+}
+
+/** Options of guestMemory. */
+export interface GuestMemoryOptions {
+  readonly native?: Native;
+}
+
+type Op = { readonly type: 'begin' | 'commit' } | { readonly type: 'add' | 'remove'; readonly section: MemorySection };
+
+interface State {
+  readonly depth: number;
+  readonly sections: readonly MemorySection[];
+  /** The change to publish for this op (nested begin/commit publish nothing). */
+  readonly emit: MemoryChange | undefined;
+  /** Sections removed in the open transaction, released after its commit is published. */
+  readonly removed: readonly MemorySection[];
+  readonly release: readonly MemorySection[];
+}
+
+const initial: State = { depth: 0, sections: [], emit: undefined, removed: [], release: [] };
+
+/** The fold of the section set over memory operations. */
+const reduce = (s: State, op: Op): State => {
+  switch (op.type) {
+    case 'begin':
+      return { ...s, depth: s.depth + 1, emit: s.depth === 0 ? op : undefined, release: [] };
+    case 'commit': {
+      const outer = s.depth === 1;
+      return { ...s, depth: s.depth - 1, emit: outer ? op : undefined, removed: outer ? [] : s.removed, release: outer ? s.removed : [] };
+    }
+    case 'add': {
+      const sections = [...s.sections, op.section].sort((a, b) => a.iova - b.iova);
+      return { ...s, sections, emit: op, release: [] };
+    }
+    case 'remove':
+      return { ...s, sections: s.sections.filter((x) => x !== op.section), emit: op, removed: [...s.removed, op.section], release: [] };
+  }
+};
+
+const overlaps = (a: { iova: number; size: number }, b: { iova: number; size: number }) =>
+  a.iova < b.iova + b.size && b.iova < a.iova + a.size;
+
+const checkSpec = (spec: SectionSpec, present: readonly MemorySection[]): void => {
+  if (!Number.isSafeInteger(spec.iova) || spec.iova < 0) throw new RangeError(`iova ${spec.iova} is not a non-negative integer`);
+  if (!Number.isSafeInteger(spec.size) || spec.size <= 0) throw new RangeError(`size ${spec.size} is not a positive integer`);
+  const clash = present.find((s) => overlaps(s, spec));
+  if (clash) {
+    throw new RangeError(`section at 0x${spec.iova.toString(16)} overlaps the one at 0x${clash.iova.toString(16)}`);
+  }
+};
+
+const createSection = (native: Native, spec: SectionSpec, id: number): MemorySection => {
+  const fd = native.memfd(spec.name ?? `guest-ram@${spec.iova.toString(16)}`, spec.size);
+  try {
+    const buffer = Buffer.from(native.mmap(fd, 0, spec.size, 'rw'));
+    return { id, iova: spec.iova, size: spec.size, readonly: spec.readonly ?? false, fd, fdOffset: 0, buffer };
+  } catch (err) {
+    native.close(fd);
+    throw err;
+  }
+};
+
+/** The present sections as one transaction, then the live changes. */
+const replay$ = (present: readonly MemorySection[], live: Observable<MemoryChange>): Observable<MemoryChange> => {
+  const adds = present.map((section): MemoryChange => ({ type: 'add', section }));
+  return concat(present.length > 0 ? from([{ type: 'begin' } as const, ...adds, { type: 'commit' } as const]) : EMPTY, live);
+};
+
+/** Creates guest memory whose sections are memfds, each mapped locally for the owner to use. */
+export const guestMemory = (options: GuestMemoryOptions = {}): GuestMemory => {
+  const native = options.native ?? defaultNative;
+  const ops = new Subject<Op>();
+  const state = new BehaviorSubject<State>(initial);
+  const changes = new Subject<MemoryChange>();
+  let nextId = 0;
+  let closed = false;
+  const release = (section: MemorySection) => {
+    native.munmap(section.buffer.buffer as ArrayBuffer);
+    native.close(section.fd);
+  };
+  // Publish first, release after: every listener has seen the commit before an fd goes away.
+  ops.pipe(scan(reduce, initial)).subscribe((s) => {
+    state.next(s);
+    if (s.emit) changes.next(s.emit);
+    s.release.forEach(release);
+  });
+  const transaction = <T>(fn: () => T): T => {
+    ops.next({ type: 'begin' });
+    try {
+      return fn();
+    } finally {
+      ops.next({ type: 'commit' });
+    }
+  };
+  const replay = () => replay$(state.value.sections, changes);
+  return {
+    add: (spec) =>
+      transaction(() => {
+        if (closed) throw new ClosedError('guest memory is closed');
+        checkSpec(spec, state.value.sections);
+        const section = createSection(native, spec, nextId++);
+        ops.next({ type: 'add', section });
+        return section;
+      }),
+    remove: (section) => {
+      if (state.value.sections.includes(section)) transaction(() => ops.next({ type: 'remove', section }));
+    },
+    transaction,
+    get sections() {
+      return state.value.sections;
+    },
+    // A subscriber arriving inside an open transaction starts at its commit, with the result replayed.
+    changes$: defer(() => (state.value.depth === 0 ? replay() : changes.pipe(filter((c) => c.type === 'commit'), first(), switchMap(replay)))),
+    close: () => {
+      if (closed) return;
+      closed = true;
+      transaction(() => state.value.sections.forEach((section) => ops.next({ type: 'remove', section })));
+      changes.complete();
+    },
+  };
+};
