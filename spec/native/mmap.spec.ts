@@ -71,7 +71,7 @@ test('munmap detaches the buffer (every view drops to 0) and is idempotent', () 
   assert.is(map.byteLength, 0);
   assert.is(view.length, 0);
   native.munmap(map);
-  assert.throws(() => native.munmap(new ArrayBuffer(8)), TypeError);
+  assert.throws(() => native.munmap(new ArrayBuffer(8)), (e: unknown) => e instanceof TypeError);
   native.close(fd);
 });
 
@@ -85,7 +85,7 @@ test('mmap errors are NativeErrors', () => {
 test('a mapping longer than the largest Node buffer throws and leaves nothing mapped', () => {
   const fd = native.memfd('too-long', constants.MAX_LENGTH + 8192);
   const mapped = (): boolean => readFileSync('/proc/self/maps', 'utf8').includes('/memfd:too-long');
-  assert.throws(() => native.mmap(fd, 0, constants.MAX_LENGTH + 1, 'r'), RangeError);
+  assert.throws(() => native.mmap(fd, 0, constants.MAX_LENGTH + 1, 'r'), (e: unknown) => e instanceof RangeError);
   // The addon itself, past the facade's check: Node refuses the ArrayBuffer and the addon cleans up.
   assert.throws(() => addon.mmap(fd, 0, constants.MAX_LENGTH + 1, 'r'));
   assert.not.ok(mapped());

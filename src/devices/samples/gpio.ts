@@ -1,0 +1,128 @@
+/**
+ * A 16-line GPIO card, after the ACCES PCI-IDIO-16 that libvfio-user's gpio sample imitates
+ * (vendor 0x494f, device 0x0dc8). Its registers live in an I/O BAR (BAR 2, 256 bytes); INTA#.
+ *
+ * Register map (16-bit, little-endian; byte accesses work too; other offsets read 0):
+ *
+ * | offset | name | access | meaning                                                        |
+ * |--------|------|--------|----------------------------------------------------------------|
+ * | 0x0    | OUT  | RW     | output lines 0..15                                             |
+ * | 0x2    | IN   | RO     | input lines 0..15 (set from outside with `setInputs`)          |
+ * | 0x4    | ISR  | RW1C   | input lines that changed while enabled in IER                  |
+ * | 0x6    | IER  | RW     | input lines whose change raises INTx                           |
+ *
+ * An input change on a line enabled in IER sets its ISR bit and raises INTx.
+ */
+import { BehaviorSubject, type Observable, defer, distinctUntilChanged, filter, map, merge, scan, skip, tap } from 'rxjs';
+import { ioBar, pciDevice, type AccessResult, type DeviceContext, type PciDevice, type RegionAccess } from '../server/index.js';
+
+/** Register offsets of the GPIO card. */
+export const GpioReg = { OUT: 0x0, IN: 0x2, ISR: 0x4, IER: 0x6 } as const;
+
+/** The GPIO card, with its outside world: input lines to set and output lines to watch. */
+export interface GpioDevice extends PciDevice {
+  /** Drives the 16 input lines (bit n = line n). */
+  setInputs(mask: number): void;
+  /** The output lines, as the driver last wrote them. */
+  readonly outputs$: Observable<number>;
+}
+
+const REGS = 8;
+/** Per byte of the register file: bits the guest writes, and bits it clears by writing 1. */
+const WRITABLE = [0xff, 0xff, 0, 0, 0, 0, 0xff, 0xff];
+const RW1C = [0, 0, 0, 0, 0xff, 0xff, 0, 0];
+
+type GpioEvent = { readonly kind: 'access'; readonly access: RegionAccess } | { readonly kind: 'inputs'; readonly value: number } | { readonly kind: 'reset' };
+
+interface GpioState {
+  readonly regs: Buffer;
+  /** The answer to the access just served. */
+  readonly result?: AccessResult;
+  /** Whether the last event raised INTx. */
+  readonly irq: boolean;
+}
+
+const read = (regs: Buffer, offset: number, count: number): Buffer => {
+  const out = Buffer.alloc(count);
+  regs.copy(out, 0, Math.min(offset, REGS), Math.min(offset + count, REGS));
+  return out;
+};
+
+const write = (regs: Buffer, offset: number, data: Buffer): Buffer => {
+  const next = Buffer.from(regs);
+  data.forEach((v, i) => {
+    const at = offset + i;
+    if (at >= REGS) return;
+    next[at] = ((next[at]! & ~WRITABLE[at]!) | (v & WRITABLE[at]!)) & ~(v & RW1C[at]!) & 0xff;
+  });
+  return next;
+};
+
+const setInputs = (regs: Buffer, value: number): GpioState => {
+  const next = Buffer.from(regs);
+  const fired = (regs.readUInt16LE(GpioReg.IN) ^ value) & regs.readUInt16LE(GpioReg.IER);
+  next.writeUInt16LE(value, GpioReg.IN);
+  next.writeUInt16LE(regs.readUInt16LE(GpioReg.ISR) | fired, GpioReg.ISR);
+  return { regs: next, irq: fired !== 0 };
+};
+
+/** The register file as a fold over accesses, input changes and resets. */
+const step = (s: GpioState, e: GpioEvent): GpioState => {
+  switch (e.kind) {
+    case 'inputs':
+      return setInputs(s.regs, e.value);
+    case 'reset': {
+      // Registers go back to 0; the input lines are the outside world's and stay.
+      const regs = Buffer.alloc(REGS);
+      regs.writeUInt16LE(s.regs.readUInt16LE(GpioReg.IN), GpioReg.IN);
+      return { regs, irq: false };
+    }
+    case 'access': {
+      const a = e.access;
+      if (a.kind === 'read') return { regs: s.regs, irq: false, result: { access: a, data: read(s.regs, a.offset, a.count) } };
+      return { regs: write(s.regs, a.offset, a.data), irq: false, result: { access: a } };
+    }
+  }
+};
+
+/** The BAR's handler: an operator over its accesses, merged with the input lines and resets. */
+const registers =
+  (inputs: BehaviorSubject<number>, outputs: BehaviorSubject<number>) =>
+  (access$: Observable<RegionAccess>, ctx: DeviceContext): Observable<AccessResult> =>
+    defer(() => {
+      const seed = Buffer.alloc(REGS);
+      seed.writeUInt16LE(inputs.value, GpioReg.IN);
+      const state$ = merge(
+        access$.pipe(map((access): GpioEvent => ({ kind: 'access', access }))),
+        inputs.pipe(skip(1), map((value): GpioEvent => ({ kind: 'inputs', value }))),
+        ctx.reset$.pipe(
+          filter((r) => r !== 'disconnect'),
+          map((): GpioEvent => ({ kind: 'reset' })),
+        ),
+      ).pipe(
+        scan(step, { regs: seed, irq: false }),
+        tap((s) => outputs.next(s.regs.readUInt16LE(GpioReg.OUT))),
+        tap((s) => s.irq && ctx.trigger('intx')),
+      );
+      return state$.pipe(
+        map((s) => s.result),
+        filter((r): r is AccessResult => r !== undefined),
+      );
+    });
+
+/** Creates a GPIO card. */
+export const gpioDevice = (): GpioDevice => {
+  const inputs = new BehaviorSubject(0);
+  const outputs = new BehaviorSubject(0);
+  const device = pciDevice({
+    name: 'gpio',
+    ids: { vendorId: 0x494f, deviceId: 0x0dc8, classCode: 0x088000 },
+    interruptPin: 1,
+    bars: { 2: ioBar(256, registers(inputs, outputs)) },
+  });
+  return {
+    ...device,
+    setInputs: (mask) => inputs.next(mask & 0xffff),
+    outputs$: outputs.pipe(distinctUntilChanged()),
+  };
+};

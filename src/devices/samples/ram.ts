@@ -1,0 +1,70 @@
+/**
+ * A RAM card: BAR 2 (64-bit, prefetchable memory) is backed by a memfd. Its first page holds
+ * trapped registers (every access goes through the server); the rest is one sparse mmap area
+ * the client may map, and reaches by REGION_READ/REGION_WRITE too.
+ *
+ * Register page (BAR 2, offsets 0x000..0xfff; 32-bit little-endian; other offsets read 0):
+ *
+ * | offset | name     | access | meaning                                                  |
+ * |--------|----------|--------|----------------------------------------------------------|
+ * | 0x00   | MAGIC    | RO     | 0x52414d21 ("RAM!")                                      |
+ * | 0x04   | SIZE     | RO     | bytes of the mappable area (from offset 0x1000)          |
+ * | 0x08   | SCRATCH  | RW     | free for the driver                                      |
+ * | 0x0c   | FILL     | W      | fills the mappable area with the byte written; reads 0   |
+ * | 0x10   | CHECKSUM | RO     | sum of the mappable area's bytes, modulo 2^32            |
+ *
+ * The registers are plain functions over the BAR's own memory (SCRATCH is stored in it), so the
+ * device keeps no state of its own; a reset (not a disconnect) zeroes the memory.
+ */
+import { ramBar, pciDevice, type DeviceContext, type PciDevice } from '../server/index.js';
+
+/** Register offsets of the RAM card. */
+export const RamReg = { MAGIC: 0x00, SIZE: 0x04, SCRATCH: 0x08, FILL: 0x0c, CHECKSUM: 0x10 } as const;
+
+/** The MAGIC register's value. */
+export const RAM_MAGIC = 0x52414d21;
+const BAR = 2;
+const PAGE = 4096;
+const REGS = 0x14;
+
+const checksum = (area: Buffer): number => {
+  let sum = 0;
+  for (let i = 0; i < area.length; i++) sum = (sum + area[i]!) >>> 0;
+  return sum;
+};
+
+/** The register page's current values (SCRATCH lives in the memory itself). */
+const registerFile = (memory: Buffer): Buffer => {
+  const regs = Buffer.alloc(REGS);
+  regs.writeUInt32LE(RAM_MAGIC, RamReg.MAGIC);
+  regs.writeUInt32LE(memory.length - PAGE, RamReg.SIZE);
+  memory.copy(regs, RamReg.SCRATCH, RamReg.SCRATCH, RamReg.SCRATCH + 4);
+  regs.writeUInt32LE(checksum(memory.subarray(PAGE)), RamReg.CHECKSUM);
+  return regs;
+};
+
+const read = (offset: number, count: number, ctx: DeviceContext): Buffer => {
+  const out = Buffer.alloc(count);
+  registerFile(ctx.ram(BAR)).copy(out, 0, Math.min(offset, REGS), Math.min(offset + count, REGS));
+  return out;
+};
+
+const write = (offset: number, data: Buffer, ctx: DeviceContext): void => {
+  const memory = ctx.ram(BAR);
+  data.forEach((byte, i) => {
+    const at = offset + i;
+    if (at >= RamReg.SCRATCH && at < RamReg.SCRATCH + 4) memory[at] = byte;
+  });
+  if (offset <= RamReg.FILL && RamReg.FILL < offset + data.length) memory.fill(data[RamReg.FILL - offset]!, PAGE);
+};
+
+/** Creates a RAM card whose BAR 2 is `size` bytes (a power of two of at least 8 KiB; default 64 KiB). */
+export const ramDevice = (size = 64 * 1024): PciDevice =>
+  pciDevice({
+    name: 'ram',
+    ids: { vendorId: 0x1af4, deviceId: 0x10f1, classCode: 0x050000 },
+    bars: { [BAR]: ramBar(size, { is64: true, prefetchable: true, sparse: [{ offset: PAGE, size: size - PAGE }], trap: { read, write } }) },
+    reset: (reason, ctx) => {
+      if (reason !== 'disconnect') ctx.ram(BAR).fill(0);
+    },
+  });

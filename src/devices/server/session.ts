@@ -1,0 +1,109 @@
+/** One client connection as a stream of fold events: VERSION first, then its commands in order. */
+import { EMPTY, Observable, catchError, concat, concatMap, connect, map, of, shareReplay, take } from 'rxjs';
+import type { Channel } from '../../native/types.js';
+import { connection, type Connection } from '../../streams/connection.js';
+import type { Frame } from '../../streams/frame.js';
+import { endpoint, type Endpoint } from '../endpoint.js';
+import { decodeProposal, versionReply, wantsTwin } from './commands/version.js';
+import { errnoOf } from './errors.js';
+import type { Runtime } from './runtime.js';
+import type { ServerIo } from './io.js';
+import type { ServerLimits, SessionLink } from './state.js';
+import type { DeviceEvent } from './step.js';
+
+/** Opens the twin socket: our end as an endpoint, the client's end to send (closed after the send). */
+const openTwin = (rt: Runtime): { endpoint: Endpoint; peerFd: number } | undefined => {
+  let pair: [number, number];
+  try {
+    pair = rt.io.socketpair();
+  } catch {
+    return undefined;
+  }
+  try {
+    const closeFd = (fd: number) => rt.io.close(fd);
+    const conn = connection(rt.io.channelFromFd(pair[0]), { closeFd });
+    return { endpoint: endpoint(conn, { timeoutMs: rt.options.timeoutMs, closeFd }), peerFd: pair[1] };
+  } catch {
+    rt.io.close(pair[0]);
+    rt.io.close(pair[1]);
+    return undefined;
+  }
+};
+
+/**
+ * Negotiates on the first frame and replies; throws (EINVAL) when it is not an acceptable
+ * VERSION. The twin socket is offered when the client proposes it and can take its fd.
+ */
+const handshake = (rt: Runtime, ep: Endpoint, frame: Frame): SessionLink => {
+  const proposal = decodeProposal(frame);
+  let twin = wantsTwin(proposal) ? openTwin(rt) : undefined;
+  const reply = versionReply(proposal, rt.options.limits, twin !== undefined);
+  if (!reply.twin && twin) {
+    twin.endpoint.close();
+    rt.io.close(twin.peerFd);
+    twin = undefined;
+  }
+  ep.reply(frame, reply.payload, twin ? [twin.peerFd] : []);
+  if (twin) rt.io.close(twin.peerFd);
+  return { endpoint: ep, dma: twin?.endpoint ?? ep, client: proposal.client, twin: twin !== undefined };
+};
+
+const refuse = (rt: Runtime, ep: Endpoint, frame: Frame, err: unknown): Observable<never> => {
+  for (const fd of frame.fds) rt.io.close(fd);
+  ep.replyError(frame, errnoOf(err));
+  ep.close();
+  return EMPTY;
+};
+
+/** The events after a good VERSION: attach, every later command, then detach with the cause of the end. */
+const attached = (link: SessionLink, frames$: Observable<Frame>, closed$: Observable<Error>): Observable<DeviceEvent> =>
+  concat(
+    of<DeviceEvent>({ kind: 'attach', link }),
+    frames$.pipe(
+      map((frame): DeviceEvent => ({ kind: 'command', frame })),
+      catchError(() => EMPTY),
+    ),
+    closed$.pipe(
+      take(1),
+      map((err): DeviceEvent => ({ kind: 'detach', reason: err.message })),
+    ),
+  );
+
+/**
+ * The events of one connection: `attach` after a good VERSION, every later command, and
+ * `detach` when the connection ends. A bad first message gets an error reply and the
+ * connection is closed with no events. Unsubscribing closes the connection (and the twin).
+ */
+export const sessionEvents = (conn: Connection, rt: Runtime): Observable<DeviceEvent> =>
+  new Observable<DeviceEvent>((subscriber) => {
+    const closeFd = (fd: number) => rt.io.close(fd);
+    const ep = endpoint(conn, { timeoutMs: rt.options.timeoutMs, closeFd });
+    let twin: Endpoint | undefined;
+    // The cause is kept from the start: commands$ completes just before closed$ emits it.
+    const closed$ = ep.closed$.pipe(shareReplay(1));
+    const subscription = closed$.subscribe();
+    const onFirst = (first: Frame, frames$: Observable<Frame>): Observable<DeviceEvent> => {
+      let link: SessionLink;
+      try {
+        link = handshake(rt, ep, first);
+      } catch (err) {
+        return refuse(rt, ep, first, err);
+      }
+      if (link.twin) twin = link.dma;
+      return attached(link, frames$, closed$);
+    };
+    const events$ = ep.commands$.pipe(
+      connect((frames$) => frames$.pipe(take(1), concatMap((first) => onFirst(first, frames$)))),
+      catchError(() => EMPTY),
+    );
+    subscription.add(events$.subscribe(subscriber));
+    return () => {
+      subscription.unsubscribe();
+      twin?.close();
+      ep.close();
+    };
+  });
+
+/** A socket channel as a connection whose frame limit fits our max_data_xfer_size. */
+export const serverConnection = (io: ServerIo, limits: ServerLimits, channel: Channel): Connection =>
+  connection(channel, { closeFd: (fd) => io.close(fd), maxFrameSize: limits.maxDataXferSize + 4096 });

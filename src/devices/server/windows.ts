@@ -1,0 +1,60 @@
+/**
+ * A client's fd mapped in windows: one ArrayBuffer (and Buffer view) cannot exceed 4 GiB on
+ * Node 20, while a guest RAM section can, so a mapping is a run of windows of at most 1 GiB.
+ */
+import type { Prot } from '../../native/types.js';
+import type { MappedMemory, ServerIo } from './io.js';
+
+/** Largest single mmap the server makes. */
+export const WINDOW_SIZE = 1 << 30;
+
+/** Consecutive mapped windows of one fd range. */
+export interface GuestWindows {
+  readonly windows: readonly MappedMemory[];
+  readonly size: number;
+}
+
+/** Maps [offset, offset + size) of `fd` in windows; on failure unmaps what was mapped and rethrows. */
+export const mapWindows = (io: ServerIo, fd: number, offset: number, size: number, prot: Prot): GuestWindows => {
+  const windows: MappedMemory[] = [];
+  try {
+    for (let at = 0; at < size; at += WINDOW_SIZE) windows.push(io.map(fd, offset + at, Math.min(WINDOW_SIZE, size - at), prot));
+  } catch (err) {
+    for (const w of windows) w.unmap();
+    throw err;
+  }
+  return { windows, size };
+};
+
+/** Unmaps every window. */
+export const unmapWindows = (g: GuestWindows): void => {
+  for (const w of g.windows) w.unmap();
+};
+
+/** Visits the window pieces of [at, at + length): (window bytes, start in window, start in the range, length). */
+const eachPiece = (g: GuestWindows, at: number, length: number, fn: (bytes: Buffer, from: number, done: number, n: number) => void): void => {
+  let done = 0;
+  while (done < length) {
+    const pos = at + done;
+    const w = g.windows[Math.floor(pos / WINDOW_SIZE)];
+    if (w === undefined) throw new RangeError('access beyond the mapped windows');
+    const from = pos % WINDOW_SIZE;
+    const n = Math.min(length - done, w.bytes.length - from);
+    // A window unmapped under a DMA that took the mapping before DMA_UNMAP reads as length 0.
+    if (!(n > 0)) throw new RangeError('the mapping was unmapped during the access');
+    fn(w.bytes, from, done, n);
+    done += n;
+  }
+};
+
+/** Copies `length` bytes at `at` out of the windows. */
+export const copyOut = (g: GuestWindows, at: number, length: number): Buffer => {
+  const out = Buffer.allocUnsafe(length);
+  eachPiece(g, at, length, (bytes, from, done, n) => bytes.copy(out, done, from, from + n));
+  return out;
+};
+
+/** Copies `data` into the windows at `at`. */
+export const copyIn = (g: GuestWindows, at: number, data: Buffer): void => {
+  eachPiece(g, at, data.length, (bytes, from, done, n) => data.copy(bytes, from, done, done + n));
+};
