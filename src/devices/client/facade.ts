@@ -1,5 +1,4 @@
 import { firstValueFrom, lastValueFrom, map, type Observable } from 'rxjs';
-import { eachValueFrom } from 'rxjs-for-await';
 import type { NegotiatedCapabilities } from '../../protocol/capabilities.js';
 import type { DeviceInfo } from '../../protocol/device-info.js';
 import type { DisconnectedError } from '../../protocol/errors.js';
@@ -13,6 +12,7 @@ import type { InterruptSignal } from './interrupts.js';
 import type { IrqType } from './irqState.js';
 import type { MappedArea } from './mmapRegions.js';
 import type { ClientOptions, DmaMode } from './options.js';
+import { eagerValuesFrom } from './eager.js';
 import { realize$ } from './realize.js';
 import type { ClientRegion, WriteOptions } from './regionAccess.js';
 
@@ -120,13 +120,13 @@ export const promiseDevice = (dev: ClientDevice): Device => ({
   maskInterrupts: (type, start, count) => done(dev.maskInterrupts(type, start, count)),
   unmaskInterrupts: (type, start, count) => done(dev.unmaskInterrupts(type, start, count)),
   triggerInterrupt: (type, vectors) => done(dev.triggerInterrupt(type, vectors)),
-  interrupts: () => eachValueFrom(dev.interrupts$.pipe(map(interrupt))),
-  dmaCommits: () => eachValueFrom(dev.dmaCommits$),
+  interrupts: () => eagerValuesFrom(dev.interrupts$.pipe(map(interrupt))),
+  dmaCommits: () => eagerValuesFrom(dev.dmaCommits$),
   dmaSettled: () => firstValueFrom(dev.dmaSettled()),
   reset: () => done(dev.reset()),
   close: () => done(dev.close()),
   closed: () => firstValueFrom(dev.closed$),
-  trace: () => eachValueFrom(dev.trace$),
+  trace: () => eagerValuesFrom(dev.trace$),
   rx: dev,
 });
 
