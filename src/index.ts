@@ -1,0 +1,32 @@
+/**
+ * vfio-user-rx: the public API. Each layer is a namespace (`client`, `server`, `samples`, `pci`,
+ * `protocol`); the names most programs start from are also exported at the top.
+ */
+export * as client from './devices/client/index.js';
+export * as server from './devices/server/index.js';
+export * as samples from './devices/samples/index.js';
+export * as pci from './devices/pci/index.js';
+export * as protocol from './protocol/index.js';
+
+export { openDevice, realize$, guestMemory, type Device, type ClientDevice, type ClientOptions } from './devices/client/index.js';
+export {
+  pciDevice,
+  ioBar,
+  memoryBar,
+  ramBar,
+  msixBar,
+  msix,
+  msi,
+  pcie,
+  pm,
+  serve,
+  serveUntilSignal,
+  testBed,
+  type PciDevice,
+  type DeviceContext,
+  type RegionOperator,
+  type RegionFunctions,
+  type AccessResult,
+} from './devices/server/index.js';
+export * from './protocol/errors.js';
+export { formatTrace, type TraceEvent } from './streams/trace.js';
