@@ -38,6 +38,10 @@ export interface ConnectionOptions {
 
 const settled = Promise.resolve();
 
+/** An outgoing payload as one Buffer, for the trace (only built when someone traces). */
+const joined = (payload: OutgoingMessage['payload']): Buffer | undefined =>
+  payload === undefined || Buffer.isBuffer(payload) ? payload : Buffer.concat(payload);
+
 const asDisconnect = (err: unknown): DisconnectedError =>
   err instanceof DisconnectedError ? err : new DisconnectedError(`connection failed: ${(err as Error).message}`, { cause: err });
 
@@ -66,7 +70,7 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
   // One subscriber from the socket callback to the consumer: framing and tracing inline (hot path).
   const frames$ = new Observable<Frame>((subscriber) => {
     const frames = framer({ maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, closeFd: options.closeFd }, (frame) => {
-      if (trace.observed) trace.next(traceOf('in', frame.header, frame.fds.length));
+      if (trace.observed) trace.next(traceOf('in', frame.header, frame.fds.length, frame.payload));
       subscriber.next(frame);
     });
     fail = (err) => {
@@ -97,7 +101,7 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     header.writeUInt32LE(size, 4);
     header.writeUInt32LE(message.flags >>> 0, 8);
     header.writeUInt32LE((message.error ?? 0) >>> 0, 12);
-    if (trace.observed) trace.next(traceOf('out', { ...message, size, error: message.error ?? 0 }, fds?.length ?? 0));
+    if (trace.observed) trace.next(traceOf('out', { ...message, size, error: message.error ?? 0 }, fds?.length ?? 0, joined(payload)));
     const pieces = payload === undefined ? [header] : Buffer.isBuffer(payload) ? [header, payload] : [header, ...payload];
     if (fds && fds.length > 0) {
       // fds ride on the first byte of their own sendmsg: never coalesce them with other messages.

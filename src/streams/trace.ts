@@ -17,12 +17,14 @@ export interface TraceEvent {
   readonly fdCount: number;
   /** Milliseconds since the epoch, fractional. */
   readonly timestamp: number;
+  /** The message's payload, to decode fields from; read it during the callback (it may be a view of a buffer reused later). */
+  readonly payload?: Buffer;
 }
 
 const origin = Date.now() - performance.now();
 
 /** Builds the trace record of a header. */
-export const traceOf = (direction: 'in' | 'out', header: Header, fdCount: number): TraceEvent => ({
+export const traceOf = (direction: 'in' | 'out', header: Header, fdCount: number, payload?: Buffer): TraceEvent => ({
   direction,
   id: header.id,
   command: header.command,
@@ -34,6 +36,7 @@ export const traceOf = (direction: 'in' | 'out', header: Header, fdCount: number
   errno: (header.flags & HeaderFlags.ERROR) !== 0 ? header.error : 0,
   fdCount,
   timestamp: origin + performance.now(),
+  ...(payload ? { payload } : {}),
 });
 
 /** One line for a trace event, in hex like QEMU's trace output. */

@@ -1,0 +1,120 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { native } from '../../../src/native/index.js';
+import { lines, run, serveSample, start, tempDir } from '../fixtures/cli.js';
+
+const dir = tempDir();
+const test = suite('serve');
+test.after(() => dir.remove());
+
+test('prints one line when listening; SIGTERM ends it with exit 0 and the socket file removed', async () => {
+  const served = await serveSample('gpio', dir.path);
+  assert.is(served.process.stdout(), `listening on ${served.socketPath} (gpio)\n`);
+  assert.ok(existsSync(served.socketPath));
+  const r = await served.stop();
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stderr, '');
+  assert.not.ok(existsSync(served.socketPath), 'socket file removed');
+});
+
+test('SIGINT ends it cleanly too', async () => {
+  const served = await serveSample('ram', dir.path);
+  served.process.child.kill('SIGINT');
+  const r = await served.process.done;
+  assert.is(r.code, 0, r.stderr);
+  assert.not.ok(existsSync(served.socketPath));
+});
+
+test('--verbose prints a line per connection and disconnection; the next client is accepted after one leaves', async () => {
+  const served = await serveSample('dma-engine', dir.path, ['--verbose']);
+  for (let i = 0; i < 2; i++) {
+    const r = await run(['info', served.socketPath]);
+    assert.is(r.code, 0, r.stderr);
+  }
+  const out = lines((await served.stop()).stdout);
+  assert.is(out[0], `listening on ${served.socketPath} (dma-engine)`);
+  assert.match(out[1]!, /^client connected \(twin socket yes, client max_msg_fds 16\)$/);
+  assert.match(out[2]!, /^client disconnected: /);
+  assert.match(out[3]!, /^client connected /);
+  assert.match(out[4]!, /^client disconnected: /);
+  assert.match(out[5]!, /^stopping on SIGTERM$/);
+});
+
+test('one client at a time: a second client is served once the first has left', async () => {
+  const served = await serveSample('gpio', dir.path, ['--verbose']);
+  const first = start(['monitor', served.socketPath]);
+  await first.line(/^# monitoring /);
+  const second = start(['monitor', served.socketPath, '--timeout', '0']);
+  // The second client has connected and asked for VERSION; the server is still busy with the first.
+  await second.line(/-> command id=0x0000 VERSION /);
+  first.child.kill('SIGTERM');
+  assert.is((await first.done).code, 0);
+  await second.line(/^# monitoring /);
+  second.child.kill('SIGTERM');
+  assert.is((await second.done).code, 0);
+  const events = lines((await served.stop()).stdout).filter((l) => /^client (connected|disconnected)/.test(l));
+  assert.equal(events.map((l) => /^client (\w+)/.exec(l)![1]), ['connected', 'disconnected', 'connected', 'disconnected']);
+});
+
+test('--fd serves on an inherited listening socket', async () => {
+  const path = join(dir.path, 'inherited.sock');
+  const listener = native.listen(path, 0o600);
+  const served = start(['serve', 'gpio', '--fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', listener.fd] });
+  listener.close();
+  await served.line(/^listening on the given fd \(gpio\)$/);
+  const info = await run(['info', path]);
+  assert.is(info.code, 0, info.stderr);
+  assert.match(info.stdout, /Vendor 494f Device 0dc8/);
+  served.child.kill('SIGTERM');
+  assert.is((await served.done).code, 0);
+});
+
+test('--socket-path with --fd is a usage error', async () => {
+  const r = await run(['serve', 'gpio', '--socket-path', join(dir.path, 'x.sock'), '--fd', '3']);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /^vfio-user: option '--socket-path <path>' cannot be used with option '--fd <n>'/);
+  assert.is(r.stdout, '');
+});
+
+test('neither --socket-path nor --fd is a usage error', async () => {
+  const r = await run(['serve', 'gpio']);
+  assert.is(r.code, 2);
+  assert.is(r.stderr, 'vfio-user: serve needs --socket-path PATH or --fd N\n');
+});
+
+test('an unknown device is a usage error naming the choices', async () => {
+  const r = await run(['serve', 'toaster', '--socket-path', join(dir.path, 't.sock')]);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /^vfio-user: .*'toaster'.* Allowed choices are gpio, dma-engine, ram\./);
+});
+
+test('a path another server answers on is refused, and that server keeps running', async () => {
+  const served = await serveSample('gpio', dir.path);
+  const r = await run(['serve', 'ram', '--socket-path', served.socketPath]);
+  assert.is(r.code, 1);
+  assert.is(r.stderr, `vfio-user: ${served.socketPath}: another server is answering on it\n`);
+  assert.is(r.stdout, '', 'no listening line');
+  assert.is((await run(['info', served.socketPath])).code, 0);
+  await served.stop();
+});
+
+test('a path in a missing directory names the path and ENOENT, without a listening line', async () => {
+  const path = join(dir.path, 'missing', 'x.sock');
+  const r = await run(['serve', 'gpio', '--socket-path', path]);
+  assert.is(r.code, 1);
+  assert.is(r.stderr, `vfio-user: cannot listen on ${path}: no such file or directory (ENOENT)\n`);
+  assert.is(r.stdout, '');
+});
+
+test('an --fd that is not a socket, or not open', async () => {
+  const notSocket = await run(['serve', 'gpio', '--fd', '0']);
+  assert.is(notSocket.code, 1);
+  assert.is(notSocket.stderr, 'vfio-user: fd 0 is not a socket\n');
+  const closed = await run(['serve', 'gpio', '--fd', '57']);
+  assert.is(closed.code, 1);
+  assert.is(closed.stderr, 'vfio-user: fd 57 is not an open file descriptor\n');
+});
+
+test.run();
