@@ -6,10 +6,14 @@
 import { environment, environmentLine } from './lib/env.js';
 import { writeResults } from './lib/results.js';
 import type { BenchContext, Benchmark } from './lib/types.js';
+import { dma } from './dma.js';
+import { maps } from './maps.js';
+import { memory } from './memory.js';
+import { region } from './region.js';
 import { transport } from './transport.js';
 
 /** Every benchmark; adding one is its import above and its name here. */
-const registry: readonly Benchmark[] = [transport];
+const registry: readonly Benchmark[] = [transport, region, dma, maps, memory];
 
 const parseArgs = (args: readonly string[]) => {
   const names: string[] = [];
@@ -38,7 +42,9 @@ const main = async () => {
   const context: BenchContext = { options, progress: (line) => process.stderr.write(`${line}\n`) };
   for (const bench of selected) {
     console.log(`\n## ${bench.name}: ${bench.description}\n`);
+    const t0 = performance.now();
     const report = await bench.run(context);
+    context.progress(`${bench.name} took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     console.log(report.text);
     console.log(`\nresults: ${writeResults(bench.name, env, options, report.data)}`);
   }

@@ -10,6 +10,7 @@ import {
   type Observable,
   type Subscription,
 } from 'rxjs';
+import type { CorrelatorStats } from '../../operators/correlate.js';
 import type { NegotiatedCapabilities } from '../../protocol/capabilities.js';
 import { Command, DeviceFlags } from '../../protocol/constants.js';
 import { decodeDeviceInfoReply, encodeDeviceInfoRequest, type DeviceInfo } from '../../protocol/device-info.js';
@@ -82,6 +83,8 @@ export interface ClientDevice {
   readonly closed$: Observable<DisconnectedError>;
   /** Every message sent or received, on the main socket and the twin socket. */
   readonly trace$: Observable<TraceEvent>;
+  /** Counters of our requests on the main socket: replies awaited now, replies that matched none. */
+  readonly stats: CorrelatorStats;
 }
 
 /** Everything realize has built, to assemble into a device. */
@@ -151,5 +154,8 @@ export const assembleDevice = (p: DeviceParts): ClientDevice => {
     close: () => close$,
     closed$: p.closed$.asObservable(),
     trace$: p.trace$,
+    get stats() {
+      return wire.endpoint.stats;
+    },
   };
 };

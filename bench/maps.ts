@@ -1,0 +1,70 @@
+/**
+ * The maps benchmark: DMA_MAP then DMA_UNMAP of many one-page sections of guest memory through
+ * the client's container (guestMemory().transaction(...)), as one transaction and one at a time,
+ * with the client in fd mode (a memfd per section sent with its DMA_MAP) and in message mode;
+ * baseline: as many bare round trips on the same connection, in the same cycles. A server child
+ * process per mode, with max_dma_maps raised to the section count if needed.
+ */
+import { interleave, type Runner } from './lib/interleave.js';
+import { intOption, type Benchmark } from './lib/types.js';
+import { startServer, type ServerProcess } from './lib/vfuServer.js';
+import { mapsReport, poolRuns } from './maps/report.js';
+import { memoryOnlyRunner, oneByOneRunner, openMapsClient, roundTripRunner, transactionRunner, type MapsClient, type MapsRun } from './maps/runners.js';
+import { defaultLimits } from '../src/devices/server/index.js';
+import { place } from './transport/placement.js';
+
+/** The benchmark, for the registry of bench/run.ts. */
+export const maps: Benchmark = {
+  name: 'maps',
+  description: 'DMA_MAP + DMA_UNMAP of 10,000 sections, one transaction and one at a time, vs as many bare round trips',
+  run: async (context) => {
+    const count = intOption(context, 'count', 10_000);
+    const cycles = intOption(context, 'cycles', 3);
+    const timeoutMs = intOption(context, 'timeout-ms', 60_000);
+    const placed = place(context.options);
+    const limits = { maxDmaMaps: Math.max(defaultLimits.maxDmaMaps, count) };
+    const servers: ServerProcess[] = [];
+    const clients: MapsClient[] = [];
+    try {
+      const open = async (mode: 'fd' | 'message') => {
+        const server = await startServer({ limits, ...(placed.placement.peerPrefix ? { prefix: placed.placement.peerPrefix } : {}) });
+        servers.push(server);
+        const c = await openMapsClient(server, mode, timeoutMs);
+        clients.push(c);
+        return c;
+      };
+      const fd = await open('fd');
+      const message = await open('message');
+      const runners: Runner<MapsRun>[] = [
+        roundTripRunner('round-trips', fd.dev, count),
+        memoryOnlyRunner('memory-only', count),
+        transactionRunner('transaction-fd', fd, count),
+        transactionRunner('transaction-message', message, count),
+        oneByOneRunner('one-by-one-fd', fd, count),
+        oneByOneRunner('one-by-one-message', message, count),
+      ];
+      context.progress(`warming up (every variant once with ${Math.min(count, 1000)} sections)`);
+      for (const r of [
+        roundTripRunner('w', fd.dev, Math.min(count, 1000)),
+        transactionRunner('w', fd, Math.min(count, 1000)),
+        transactionRunner('w', message, Math.min(count, 1000)),
+        oneByOneRunner('w', fd, Math.min(count, 1000)),
+        oneByOneRunner('w', message, Math.min(count, 1000)),
+      ]) {
+        await r.batch();
+      }
+      const runs = await interleave(runners, cycles, context.progress);
+      const pooled = new Map([...runs].map(([key, r]) => [key, poolRuns(r)]));
+      const setup =
+        `${count} sections of 4 KiB at consecutive addresses; ${cycles} cycles of one run of each variant, the order rotating; ` +
+        `server max_dma_maps ${limits.maxDmaMaps}; client reply timeout ${timeoutMs} ms (a transaction's requests are all in flight at once). A run's map half ends when dmaSettled() resolves (every DMA_MAP answered), ` +
+        `its unmap half likewise; the "guest memory alone" row is the client's own share (memfd_create + mmap + the section fold, ` +
+        `no listener). ${placed.description}.`;
+      return mapsReport(pooled, count, setup);
+    } finally {
+      for (const c of clients) await c.close();
+      for (const s of servers) await s.close();
+      placed.restore();
+    }
+  },
+};

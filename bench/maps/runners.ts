@@ -1,0 +1,126 @@
+/**
+ * The measured runs of the maps benchmark. Each run maps `count` small sections of guest memory
+ * and unmaps them again, the client's container turning the memory changes into DMA_MAP and
+ * DMA_UNMAP; the baseline is `count` bare round trips on the same connection.
+ */
+import { openDevice, guestMemory, type Device, type GuestMemory, type MemorySection } from '../../src/devices/client/index.js';
+import type { Runner } from '../lib/interleave.js';
+import type { ServerProcess } from '../lib/vfuServer.js';
+
+/** One run: milliseconds of its map half and of its unmap half (only `mapMs` for a run that is not split). */
+export interface MapsRun {
+  readonly mapMs: number;
+  readonly unmapMs: number;
+}
+
+/** Size and spacing of the sections: one page each, one after the other. */
+export const SECTION_SIZE = 4096;
+const BASE_IOVA = 0x1_0000_0000;
+
+/** A client whose guest memory starts empty, opened on a server. */
+export interface MapsClient {
+  readonly dev: Device;
+  readonly memory: GuestMemory;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a client in `mode` ('message': no fds at all, as the dma benchmark's message mode).
+ * `timeoutMs` is the reply timeout: a transaction has all its requests in flight at once, so the
+ * last reply comes only after the server has run every one before it.
+ */
+export const openMapsClient = async (server: ServerProcess, mode: 'fd' | 'message', timeoutMs: number): Promise<MapsClient> => {
+  const memory = guestMemory();
+  const options = mode === 'fd' ? { dmaMode: 'fd' as const } : { dmaMode: 'message' as const, maxMsgFds: 0 };
+  try {
+    const dev = await openDevice({ ...options, socketPath: server.socketPath, memory, timeoutMs });
+    if (dev.dmaMode !== mode) throw new Error(`asked for DMA mode ${mode}, the client runs ${dev.dmaMode}`);
+    return {
+      dev,
+      memory,
+      close: async () => {
+        await dev.close();
+        memory.close();
+      },
+    };
+  } catch (err) {
+    memory.close();
+    throw err;
+  }
+};
+
+const spec = (i: number) => ({ iova: BASE_IOVA + i * SECTION_SIZE, size: SECTION_SIZE });
+
+/** Waits for the latest memory transaction's DMA_MAP/DMA_UNMAP replies; throws if any failed. */
+const settled = async (dev: Device): Promise<void> => {
+  await dev.dmaSettled();
+};
+
+const since = (t0: number) => performance.now() - t0;
+
+/** Every section added in one transaction, then every one removed in another. */
+export const transactionRunner = (key: string, c: MapsClient, count: number): Runner<MapsRun> => ({
+  key,
+  batch: async () => {
+    let sections: MemorySection[] = [];
+    const t0 = performance.now();
+    c.memory.transaction(() => {
+      sections = Array.from({ length: count }, (_, i) => c.memory.add(spec(i)));
+    });
+    await settled(c.dev);
+    const mapMs = since(t0);
+    const t1 = performance.now();
+    c.memory.transaction(() => sections.forEach((s) => c.memory.remove(s)));
+    await settled(c.dev);
+    return { mapMs, unmapMs: since(t1) };
+  },
+});
+
+/** Every section added and committed one at a time, then removed one at a time. */
+export const oneByOneRunner = (key: string, c: MapsClient, count: number): Runner<MapsRun> => ({
+  key,
+  batch: async () => {
+    const sections: MemorySection[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) {
+      sections.push(c.memory.add(spec(i)));
+      await settled(c.dev);
+    }
+    const mapMs = since(t0);
+    const t1 = performance.now();
+    for (const s of sections) {
+      c.memory.remove(s);
+      await settled(c.dev);
+    }
+    return { mapMs, unmapMs: since(t1) };
+  },
+});
+
+/** The baseline: `count` DEVICE_GET_INFO round trips, each awaited. */
+export const roundTripRunner = (key: string, dev: Device, count: number): Runner<MapsRun> => ({
+  key,
+  batch: async () => {
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) await dev.fence();
+    return { mapMs: since(t0), unmapMs: 0 };
+  },
+});
+
+/** The client's own share: the same sections added and removed in a guest memory nobody listens to. */
+export const memoryOnlyRunner = (key: string, count: number): Runner<MapsRun> => ({
+  key,
+  batch: async () => {
+    const memory = guestMemory();
+    let sections: MemorySection[] = [];
+    const t0 = performance.now();
+    memory.transaction(() => {
+      sections = Array.from({ length: count }, (_, i) => memory.add(spec(i)));
+    });
+    const mapMs = since(t0);
+    const t1 = performance.now();
+    memory.transaction(() => sections.forEach((s) => memory.remove(s)));
+    const unmapMs = since(t1);
+    memory.close();
+    return { mapMs, unmapMs };
+  },
+});
