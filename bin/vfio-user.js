@@ -3,4 +3,11 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../src/cli/main.ts');
+try {
+  await import('../src/cli/main.ts');
+} catch (err) {
+  // Only loading can fail here (e.g. the native addon was never built); main reports its own errors.
+  console.error(`vfio-user: ${err instanceof Error ? err.message : String(err)}`);
+  if (process.env.VFIO_USER_DEBUG) console.error(err);
+  process.exit(1);
+}
