@@ -33,7 +33,42 @@ export interface DmaLimits {
 
 const PERMS = DmaMapFlags.READ | DmaMapFlags.WRITE;
 
-const overlaps = (m: DmaMapping, iova: number, size: number): boolean => m.iova < iova + size && iova < m.iova + m.size;
+/**
+ * Index of the first mapping starting at or after `iova` (past it with `after`), or the table's
+ * length: a binary search, as the table can hold thousands of mappings.
+ */
+const lowerBound = (table: DmaTable, iova: number, after = false): number => {
+  let lo = 0;
+  let hi = table.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const start = table[mid].iova;
+    if (start < iova || (after && start === iova)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+};
+
+/** The mapping that starts exactly at `iova` with exactly `size` bytes. */
+const exact = (table: DmaTable, iova: number, size: number): { index: number; mapping: DmaMapping } | undefined => {
+  const index = lowerBound(table, iova);
+  const mapping = table[index];
+  return mapping && mapping.iova === iova && mapping.size === size ? { index, mapping } : undefined;
+};
+
+/** The mapping holding byte `at`, if any: mappings never overlap, so only the last one starting at or before it can. */
+const holding = (table: DmaTable, at: number): DmaMapping | undefined => {
+  const m = table[lowerBound(table, at, true) - 1];
+  return m && at < m.iova + m.size ? m : undefined;
+};
+
+/** Whether any mapping overlaps [iova, iova+size): the one before `iova` reaching past it, or one starting inside. */
+const overlapsAny = (table: DmaTable, iova: number, size: number): boolean => {
+  const i = lowerBound(table, iova);
+  const before = table[i - 1];
+  const after = table[i];
+  return (before !== undefined && before.iova + before.size > iova) || (after !== undefined && after.iova < iova + size);
+};
 
 /**
  * Checks a DMA_MAP request against the table and limits. Returns 'identical' when it repeats an
@@ -51,24 +86,29 @@ export const checkMap = (table: DmaTable, req: DmaMapRequest, hasFd: boolean, li
   }
   if (!Number.isSafeInteger(iova + size)) fail(Errno.EINVAL, 'DMA_MAP range wraps');
   if (!hasFd && req.offset !== 0) fail(Errno.EINVAL, 'DMA_MAP offset without an fd');
-  const same = table.find((m) => m.iova === iova && m.size === size);
+  const same = exact(table, iova, size)?.mapping;
   if (same && same.flags === (req.flags & PERMS) && same.offset === req.offset && (same.memory !== undefined) === hasFd) {
     return 'identical';
   }
-  if (table.some((m) => overlaps(m, iova, size))) fail(Errno.EEXIST, `DMA_MAP 0x${iova.toString(16)} overlaps a mapping`);
+  if (overlapsAny(table, iova, size)) fail(Errno.EEXIST, `DMA_MAP 0x${iova.toString(16)} overlaps a mapping`);
   if (table.length >= limits.maxMaps) fail(Errno.ENOSPC, `DMA_MAP beyond max_dma_maps ${limits.maxMaps}`);
   return 'new';
 };
 
-/** The table with `m` added in iova order. */
-export const addMapping = (table: DmaTable, m: DmaMapping): DmaTable =>
-  [...table, m].sort((a, b) => a.iova - b.iova);
+/** The table with `m` added in iova order (a new array: the table stays a value). */
+export const addMapping = (table: DmaTable, m: DmaMapping): DmaTable => {
+  const next = table.slice();
+  next.splice(lowerBound(table, m.iova), 0, m);
+  return next;
+};
 
 /** The mapping for exactly [iova, iova+size) and the table without it; ENOENT when there is none. */
 export const takeMapping = (table: DmaTable, iova: number, size: number): { table: DmaTable; removed: DmaMapping } => {
-  const removed = table.find((m) => m.iova === iova && m.size === size);
-  if (!removed) return fail(Errno.ENOENT, `DMA_UNMAP 0x${iova.toString(16)}+0x${size.toString(16)} matches no mapping`);
-  return { table: table.filter((m) => m !== removed), removed };
+  const found = exact(table, iova, size);
+  if (!found) return fail(Errno.ENOENT, `DMA_UNMAP 0x${iova.toString(16)}+0x${size.toString(16)} matches no mapping`);
+  const next = table.slice();
+  next.splice(found.index, 1);
+  return { table: next, removed: found.mapping };
 };
 
 /** A piece of a guest access that falls in one mapping. */
@@ -88,7 +128,7 @@ export const resolveRange = (table: DmaTable, iova: number, length: number, acce
   let at = iova;
   const end = iova + length;
   while (at < end) {
-    const m = table.find((x) => x.iova <= at && at < x.iova + x.size);
+    const m = holding(table, at);
     if (!m) throw new DmaError(Errno.EFAULT, iova, length, `0x${at.toString(16)} is not mapped`);
     if ((m.flags & need) === 0) throw new DmaError(Errno.EPERM, iova, length, `mapping at 0x${m.iova.toString(16)} is not ${access}able`);
     const take = Math.min(end, m.iova + m.size) - at;

@@ -1,4 +1,5 @@
 /** Accesses to the MSI-X table and PBA, which the server emulates inside their BAR. */
+import type { Observable } from 'rxjs';
 import { Errno } from '../../protocol/errno.js';
 import type { RegionOverlay } from './device.js';
 import { fail } from './errors.js';
@@ -13,6 +14,9 @@ export interface AccessOutcome {
   readonly state: DeviceState;
   readonly data?: Buffer;
 }
+
+/** An access's outcome, plain when it was served synchronously, else an Observable of it. */
+export type AccessAnswer = AccessOutcome | Observable<AccessOutcome>;
 
 /**
  * Serves an access that falls in the MSI-X table or PBA. A table write can unmask vectors, so

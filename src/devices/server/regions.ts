@@ -2,13 +2,13 @@
  * Region access dispatch. Every bound a handler relies on is checked here first: the region
  * exists, [offset, offset + count) lies inside it, and it allows the access.
  */
-import { Observable, map, of } from 'rxjs';
+import { isObservable, map } from 'rxjs';
 import { RegionFlags } from '../../protocol/constants.js';
 import { Errno } from '../../protocol/errno.js';
 import { configAccess } from './config-region.js';
 import type { RegionEntry } from './device.js';
 import { fail } from './errors.js';
-import { msixAccess, type AccessOutcome } from './msix-region.js';
+import { msixAccess, type AccessAnswer, type AccessOutcome } from './msix-region.js';
 import type { Runtime } from './runtime.js';
 import type { DeviceState } from './state.js';
 import type { RegionAccess } from './types.js';
@@ -36,21 +36,22 @@ const romRead = (state: DeviceState, contents: Buffer, a: RegionAccess): AccessO
   return { state, data };
 };
 
-const handlerAccess = (rt: Runtime, state: DeviceState, a: RegionAccess): Observable<AccessOutcome> => {
+const handlerAccess = (rt: Runtime, state: DeviceState, a: RegionAccess): AccessAnswer => {
   const port = rt.ports.get(a.region);
   // A BAR without a handler reads zeros and ignores writes.
-  if (!port) return of(a.kind === 'read' ? { state, data: Buffer.alloc(a.count) } : { state });
-  return port.access(a).pipe(map((data) => ({ state, data })));
+  if (!port) return a.kind === 'read' ? { state, data: Buffer.alloc(a.count) } : { state };
+  const out = port.access(a);
+  return isObservable(out) ? out.pipe(map((data) => ({ state, data }))) : { state, data: out };
 };
 
 /** RAM-backed: the mappable areas (and, without a trap handler, everything) are plain memory. */
-const ramAccess = (rt: Runtime, state: DeviceState, entry: RegionEntry, a: RegionAccess): Observable<AccessOutcome> => {
+const ramAccess = (rt: Runtime, state: DeviceState, entry: RegionEntry, a: RegionAccess): AccessAnswer => {
   if (entry.backing.kind !== 'ram') return fail(Errno.EINVAL, 'not a RAM region');
   const bytes = rt.ram.get(entry.index)?.memory.bytes;
   if (!bytes) return fail(Errno.EIO, `region ${entry.index} has no memory`);
   const length = lengthOf(a);
   const { areas, trap } = entry.backing;
-  if (!trap || areas.some((area) => within(a.offset, length, area))) return of(memoryAccess(state, bytes, a));
+  if (!trap || areas.some((area) => within(a.offset, length, area))) return memoryAccess(state, bytes, a);
   if (areas.some((area) => touches(a.offset, length, area))) fail(Errno.EINVAL, 'access straddles a mappable area boundary');
   return handlerAccess(rt, state, a);
 };
@@ -66,18 +67,21 @@ const checkBounds = (entry: RegionEntry | undefined, a: RegionAccess): RegionEnt
   return entry;
 };
 
-/** Serves one access to any region, after checking its bounds; emits the new state and the data read. */
-export const accessRegion = (rt: Runtime, state: DeviceState, a: RegionAccess): Observable<AccessOutcome> => {
+/**
+ * Serves one access to any region, after checking its bounds (a failed check throws): the new
+ * state and the data read, plain when served synchronously, else as an Observable of them.
+ */
+export const accessRegion = (rt: Runtime, state: DeviceState, a: RegionAccess): AccessAnswer => {
   const entry = checkBounds(rt.device.regions[a.region], a);
   const length = lengthOf(a);
-  if (length === 0) return of(a.kind === 'read' ? { state, data: Buffer.alloc(0) } : { state });
+  if (length === 0) return a.kind === 'read' ? { state, data: Buffer.alloc(0) } : { state };
   const overlay = entry.overlays.find((o) => touches(a.offset, length, o));
-  if (overlay) return of(msixAccess(rt, state, overlay, a));
+  if (overlay) return msixAccess(rt, state, overlay, a);
   switch (entry.backing.kind) {
     case 'config':
       return configAccess(rt, state, a);
     case 'rom':
-      return of(romRead(state, entry.backing.contents, a));
+      return romRead(state, entry.backing.contents, a);
     case 'ram':
       return ramAccess(rt, state, entry, a);
     case 'handler':
