@@ -18,7 +18,8 @@ const encodeAccess = (cmd: string, x: { address: number; count?: number; data?: 
   const data = x.data ?? Buffer.alloc(0);
   const count = x.count ?? data.length;
   if (x.data && count !== data.length) invalidInput(cmd, 'count', `${count} but ${data.length} data bytes`);
-  const buf = Buffer.alloc(DMA_ACCESS_SIZE + data.length);
+  // Every byte is written below (both u64 fields, then the data): zero-filling first would be wasted.
+  const buf = Buffer.allocUnsafe(DMA_ACCESS_SIZE + data.length);
   putU64(buf, 0, x.address, 'address');
   putU64(buf, 8, count, 'count');
   data.copy(buf, DMA_ACCESS_SIZE);

@@ -79,7 +79,10 @@ export interface Device {
   readonly rx: ClientDevice;
 }
 
-const done = (o: Observable<unknown>): Promise<void> => lastValueFrom(o, { defaultValue: undefined }).then(() => undefined);
+const NOTHING = { defaultValue: undefined };
+const done = (o: Observable<unknown>): Promise<void> => lastValueFrom(o, NOTHING).then(() => undefined);
+/** For a stream that never emits: no extra promise to drop its value. */
+const ended = (o: Observable<never>): Promise<void> => lastValueFrom(o, NOTHING);
 
 const interrupt = (s: InterruptSignal): Interrupt => ({
   index: s.index,
@@ -95,40 +98,49 @@ const region = (r: ClientRegion): Region => ({
   areas: r.areas,
   posted: r.posted,
   read: (offset, count) => firstValueFrom(r.read(offset, count)),
-  write: (offset, data, options) => done(r.write(offset, data, options)),
+  write: (offset, data, options) => ended(r.write(offset, data, options)),
   rx: r,
 });
 
 /** Wraps an Observable device in the Promise facade. */
-export const promiseDevice = (dev: ClientDevice): Device => ({
-  version: dev.version,
-  caps: dev.caps,
-  info: dev.info,
-  regions: dev.regions,
-  irqs: dev.irqs,
-  config: dev.config,
-  configBytes: dev.configBytes,
-  twinSocket: dev.twinSocket,
-  dmaMode: dev.dmaMode,
-  postedWrites: dev.postedWrites,
-  writeMulti: dev.writeMulti,
-  warnings: dev.warnings,
-  region: (index) => region(dev.region(index)),
-  fence: () => done(dev.fence()),
-  enableInterrupts: (type, count) => done(dev.enableInterrupts(type, count)),
-  disableInterrupts: (type) => done(dev.disableInterrupts(type)),
-  maskInterrupts: (type, start, count) => done(dev.maskInterrupts(type, start, count)),
-  unmaskInterrupts: (type, start, count) => done(dev.unmaskInterrupts(type, start, count)),
-  triggerInterrupt: (type, vectors) => done(dev.triggerInterrupt(type, vectors)),
-  interrupts: () => eagerValuesFrom(dev.interrupts$.pipe(map(interrupt))),
-  dmaCommits: () => eagerValuesFrom(dev.dmaCommits$),
-  dmaSettled: () => firstValueFrom(dev.dmaSettled()),
-  reset: () => done(dev.reset()),
-  close: () => done(dev.close()),
-  closed: () => firstValueFrom(dev.closed$),
-  trace: () => eagerValuesFrom(dev.trace$),
-  rx: dev,
-});
+export const promiseDevice = (dev: ClientDevice): Device => {
+  // One wrapper per region, made on first use: callers may look a region up for every access.
+  const regions = new Map<number, Region>();
+  const regionOf = (index: number): Region => {
+    let r = regions.get(index);
+    if (!r) regions.set(index, (r = region(dev.region(index))));
+    return r;
+  };
+  return {
+    version: dev.version,
+    caps: dev.caps,
+    info: dev.info,
+    regions: dev.regions,
+    irqs: dev.irqs,
+    config: dev.config,
+    configBytes: dev.configBytes,
+    twinSocket: dev.twinSocket,
+    dmaMode: dev.dmaMode,
+    postedWrites: dev.postedWrites,
+    writeMulti: dev.writeMulti,
+    warnings: dev.warnings,
+    region: regionOf,
+    fence: () => done(dev.fence()),
+    enableInterrupts: (type, count) => done(dev.enableInterrupts(type, count)),
+    disableInterrupts: (type) => done(dev.disableInterrupts(type)),
+    maskInterrupts: (type, start, count) => done(dev.maskInterrupts(type, start, count)),
+    unmaskInterrupts: (type, start, count) => done(dev.unmaskInterrupts(type, start, count)),
+    triggerInterrupt: (type, vectors) => done(dev.triggerInterrupt(type, vectors)),
+    interrupts: () => eagerValuesFrom(dev.interrupts$.pipe(map(interrupt))),
+    dmaCommits: () => eagerValuesFrom(dev.dmaCommits$),
+    dmaSettled: () => firstValueFrom(dev.dmaSettled()),
+    reset: () => done(dev.reset()),
+    close: () => done(dev.close()),
+    closed: () => firstValueFrom(dev.closed$),
+    trace: () => eagerValuesFrom(dev.trace$),
+    rx: dev,
+  };
+};
 
 /**
  * Opens a vfio-user device: connects, negotiates, maps guest memory for DMA, discovers regions

@@ -6,6 +6,7 @@ import { endpoint } from '../endpoint.js';
 import { parseConfigSpace, type ParsedConfig } from '../pci/parse.js';
 import type { Wire } from './call.js';
 import { coalescing } from './coalesce.js';
+import { deadlineScheduler } from './deadlines.js';
 import { describePeer, openChannel$ } from './connect.js';
 import { assembleDevice, type ClientDevice } from './device.js';
 import { discover$, type Discovery } from './discover.js';
@@ -131,7 +132,11 @@ const build$ = (conn: Connection, o: ResolvedOptions, peer: string, scope: Subsc
     const multi = new BehaviorSubject(false);
     const sched = o.scheduler ? { scheduler: o.scheduler } : {};
     const wrapped = coalescing(conn, { enabled: () => multi.value, thresholdBytes: o.writeMultiThreshold, ...sched });
-    const ep = endpoint(wrapped, { timeoutMs: o.timeoutMs, closeFd, ...sched });
+    // Reply timeouts share one timer of the scheduler instead of setting one per request.
+    const timers = deadlineScheduler(o.scheduler);
+    const ep = endpoint(wrapped, { timeoutMs: o.timeoutMs, closeFd, scheduler: timers });
+    scope.add(() => timers.dispose());
+    scope.add(ep.closed$.subscribe(() => timers.dispose()));
     if (o.onTrace) scope.add(ep.trace$.subscribe(o.onTrace));
     scope.add(() => ep.close());
     const wire: Wire = { endpoint: ep, closeFd };

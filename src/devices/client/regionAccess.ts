@@ -1,16 +1,10 @@
-import { concatMap, defer, EMPTY, from, ignoreElements, map, of, toArray, type Observable } from 'rxjs';
+import { concatMap, from, ignoreElements, map, Observable, toArray, type Subscriber, type Subscription } from 'rxjs';
 import { splitTransfer, type Transfer } from '../../operators/chunkTransfers.js';
 import { Command } from '../../protocol/constants.js';
-import { MalformedMessageError } from '../../protocol/errors.js';
-import {
-  REGION_ACCESS_SIZE,
-  decodeRegionReadReply,
-  decodeRegionWriteReply,
-  encodeRegionReadRequest,
-  encodeRegionWriteRequest,
-} from '../../protocol/region-access.js';
+import { REGION_ACCESS_SIZE } from '../../protocol/region-access.js';
 import type { RegionInfo } from '../../protocol/region-info.js';
-import { call$, type Wire } from './call.js';
+import { checkWriteReply, encodeReadFast, encodeWriteFast, readReplyData } from './accessCodec.js';
+import { call$, relay, type Wire } from './call.js';
 import { areaFor, type MappedArea } from './mmapRegions.js';
 
 /** Options of one write. */
@@ -30,7 +24,7 @@ export interface ClientRegion {
   readonly areas: readonly MappedArea[];
   /** Whether writes to this region are posted unless asked otherwise. */
   readonly posted: boolean;
-  /** Reads `count` bytes from `offset`; emits one Buffer (a copy) and completes. */
+  /** Reads `count` bytes from `offset`; emits one Buffer of its own (no one else holds it) and completes. */
   read(offset: number, count: number): Observable<Buffer>;
   /** Writes `data` at `offset`; completes when written (posted: when handed to the socket). */
   write(offset: number, data: Buffer, options?: WriteOptions): Observable<never>;
@@ -56,65 +50,74 @@ const checkRange = (info: RegionInfo, offset: number, count: number): void => {
 
 const readPiece$ = (ctx: RegionContext, t: Transfer): Observable<Buffer> => {
   const request = { offset: t.offset, region: ctx.info.index, count: t.count };
-  return call$(ctx.wire, Command.REGION_READ, encodeRegionReadRequest(request), (p) => {
-    const reply = decodeRegionReadReply(p, request);
-    if (reply.count !== t.count) throw new MalformedMessageError('REGION_READ', 'count', `short read: ${reply.count} of ${t.count}`);
-    return reply.data ?? Buffer.alloc(0);
-  });
+  return call$(ctx.wire, Command.REGION_READ, encodeReadFast(request), (p) => readReplyData(p, request));
 };
 
-const writePiece$ = (ctx: RegionContext, t: Transfer, data: Buffer, posted: boolean): Observable<unknown> => {
-  const request = { offset: t.offset, region: ctx.info.index, count: t.count };
-  const payload = encodeRegionWriteRequest({ ...request, data });
-  return call$(ctx.wire, Command.REGION_WRITE, payload, (p) => {
-    const reply = decodeRegionWriteReply(p, request);
-    if (reply.count !== t.count) throw new MalformedMessageError('REGION_WRITE', 'count', `short write: ${reply.count} of ${t.count}`);
-  }, { noReply: posted });
+const writePiece$ = (ctx: RegionContext, t: Transfer, data: Buffer, posted: boolean): Observable<never> =>
+  new Observable<never>((subscriber) => writeOne(ctx, subscriber, t.offset, data, posted));
+
+const NO_REPLY = { noReply: true } as const;
+
+/** Sends one REGION_WRITE for `subscriber` (posted: No_reply, done once handed to the socket). */
+const writeOne = (ctx: RegionContext, subscriber: Subscriber<never>, offset: number, data: Buffer, posted: boolean): Subscription => {
+  const request = { offset, region: ctx.info.index, count: data.length };
+  const payload = encodeWriteFast(offset, request.region, data);
+  return relay(ctx.wire, subscriber, Command.REGION_WRITE, payload, (p) => checkWriteReply(p, request), posted ? NO_REPLY : undefined);
 };
 
 /**
- * Reads by message, in pieces of at most readChunk bytes, one after the other. A read of one piece
- * (every register access) goes straight to its request: the split-and-join cost about a tenth of
- * a synchronous REGION_READ's client CPU.
+ * Reads by message, in pieces of at most readChunk bytes, one after the other; each piece's data
+ * is a view of its reply, which nothing else holds.
  */
-const readByMessage$ = (ctx: RegionContext, offset: number, count: number): Observable<Buffer> =>
-  count <= ctx.readChunk
-    ? readPiece$(ctx, { offset, count }).pipe(map((data) => Buffer.from(data)))
-    : from(splitTransfer({ offset, count }, ctx.readChunk)).pipe(
-        concatMap((t) => readPiece$(ctx, t)),
-        toArray(),
-        map((parts) => Buffer.concat(parts)),
-      );
+const readMany$ = (ctx: RegionContext, offset: number, count: number): Observable<Buffer> =>
+  from(splitTransfer({ offset, count }, ctx.readChunk)).pipe(
+    concatMap((t) => readPiece$(ctx, t)),
+    toArray(),
+    map((parts) => Buffer.concat(parts)),
+  );
 
-/** Writes by message, in pieces of at most writeChunk bytes, in order (one piece: straight to its request). */
-const writeByMessage$ = (ctx: RegionContext, offset: number, data: Buffer, posted: boolean): Observable<never> =>
-  data.length <= ctx.writeChunk
-    ? writePiece$(ctx, { offset, count: data.length }, data, posted).pipe(ignoreElements())
-    : from(splitTransfer({ offset, count: data.length }, ctx.writeChunk)).pipe(
-        concatMap((t) => writePiece$(ctx, t, data.subarray(t.offset - offset, t.offset - offset + t.count), posted)),
-        ignoreElements(),
-      );
+/** Writes by message, in pieces of at most writeChunk bytes, in order. */
+const writeMany$ = (ctx: RegionContext, offset: number, data: Buffer, posted: boolean): Observable<never> =>
+  from(splitTransfer({ offset, count: data.length }, ctx.writeChunk)).pipe(
+    concatMap((t) => writePiece$(ctx, t, data.subarray(t.offset - offset, t.offset - offset + t.count), posted)),
+    ignoreElements(),
+  );
 
-/** Builds a region accessor: the mmap fast path when an access lies in one mapped area, else messages. */
+/**
+ * Builds a region accessor: the mmap fast path when an access lies in one mapped area, else
+ * messages. An access of one piece (every register access) subscribes its request directly: an
+ * operator chain per request cost more client CPU than the request itself.
+ */
 export const clientRegion = (ctx: RegionContext): ClientRegion => ({
   index: ctx.info.index,
   info: ctx.info,
   areas: ctx.areas,
   posted: ctx.posted,
   read: (offset, count) =>
-    defer(() => {
+    new Observable<Buffer>((subscriber) => {
       checkRange(ctx.info, offset, count);
-      const area = areaFor(ctx.areas, offset, count);
-      if (!area) return readByMessage$(ctx, offset, count);
-      return of(Buffer.from(area.buffer.subarray(offset - area.offset, offset - area.offset + count)));
+      const area = ctx.areas.length > 0 ? areaFor(ctx.areas, offset, count) : undefined;
+      if (area) {
+        subscriber.next(Buffer.from(area.buffer.subarray(offset - area.offset, offset - area.offset + count)));
+        subscriber.complete();
+        return undefined;
+      }
+      if (count > ctx.readChunk) return readMany$(ctx, offset, count).subscribe(subscriber);
+      const request = { offset, region: ctx.info.index, count };
+      return relay(ctx.wire, subscriber, Command.REGION_READ, encodeReadFast(request), (p) => subscriber.next(readReplyData(p, request)));
     }),
-  write: (offset, data, options = {}) =>
-    defer(() => {
+  write: (offset, data, options) =>
+    new Observable<never>((subscriber) => {
       checkRange(ctx.info, offset, data.length);
-      const area = areaFor(ctx.areas, offset, data.length);
-      if (!area?.writable) return writeByMessage$(ctx, offset, data, ctx.posted && options.posted !== false);
-      data.copy(area.buffer, offset - area.offset);
-      return EMPTY;
+      const area = ctx.areas.length > 0 ? areaFor(ctx.areas, offset, data.length) : undefined;
+      if (area?.writable) {
+        data.copy(area.buffer, offset - area.offset);
+        subscriber.complete();
+        return undefined;
+      }
+      const posted = ctx.posted && options?.posted !== false;
+      if (data.length > ctx.writeChunk) return writeMany$(ctx, offset, data, posted).subscribe(subscriber);
+      return writeOne(ctx, subscriber, offset, data, posted);
     }),
 });
 
