@@ -55,14 +55,17 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
   const trace = new Subject<TraceEvent>();
   let closed = false;
   let batch: Buffer[] = [];
+  // Kept as a running total: a coalescing client reads queuedBytes for every posted write.
+  let batchBytes = 0;
   let batching = false;
 
   const flush = () => {
     batching = false;
     if (batch.length === 0 || closed) return;
     // One sendmsg for the whole batch; a long batch is joined to stay far below IOV_MAX.
-    const out = batch.length > 64 ? [Buffer.concat(batch)] : batch;
+    const out = batch.length > 64 ? [Buffer.concat(batch, batchBytes)] : batch;
     batch = [];
+    batchBytes = 0;
     channel.send(out);
   };
 
@@ -113,6 +116,7 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
       channel.send(pieces);
     } else {
       for (const piece of pieces) batch.push(piece);
+      batchBytes += size;
     }
   };
 
@@ -121,6 +125,7 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     flush();
     closed = true;
     batch = [];
+    batchBytes = 0;
     channel.close();
     trace.complete();
   };
@@ -138,7 +143,7 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     send,
     trace$: trace.asObservable(),
     get queuedBytes() {
-      return channel.queuedBytes + batch.reduce((n, b) => n + b.length, 0);
+      return channel.queuedBytes + batchBytes;
     },
     close,
     get closed() {
