@@ -30,9 +30,19 @@ export const isCoalescible = (m: OutgoingMessage): boolean =>
   (m.fds?.length ?? 0) === 0 &&
   lengthOf(m.payload) - REGION_ACCESS_SIZE <= WRITE_MULTI_DATA_MAX;
 
+/**
+ * The entry of a coalescible REGION_WRITE. The payload is the sender's own encoding, so a single
+ * buffer is read directly (the data stays a view of it: a sent message's payload is not reused);
+ * a payload in pieces goes through the checked decoder.
+ */
 const entryOf = (m: OutgoingMessage): WriteMultiEntry => {
-  const w = decodeRegionWriteRequest(bytesOf(m.payload));
-  return { offset: w.offset, region: w.region, count: w.count, data: Buffer.from(w.data ?? Buffer.alloc(0)) };
+  const p = m.payload;
+  if (!Buffer.isBuffer(p)) {
+    const w = decodeRegionWriteRequest(bytesOf(p));
+    return { offset: w.offset, region: w.region, count: w.count, data: w.data ?? Buffer.alloc(0) };
+  }
+  const offset = p.readUInt32LE(0) + p.readUInt32LE(4) * 0x1_0000_0000;
+  return { offset, region: p.readUInt32LE(8), count: p.length - REGION_ACCESS_SIZE, data: p.subarray(REGION_ACCESS_SIZE) };
 };
 
 /** The message that carries held writes: one as it was, several as one posted REGION_WRITE_MULTI. */
@@ -47,6 +57,52 @@ const combine = (held: readonly OutgoingMessage[]): OutgoingMessage =>
         payload: encodeWriteMultiRequest({ entries: held.map(entryOf) }),
       };
 
+/** The hold-and-release state of writeMulti, for a sender that is not a stream. */
+export interface WriteHolder {
+  /** Holds `m` (true), or releases what is held and leaves `m` to the caller to send (false). */
+  offer(m: OutgoingMessage): boolean;
+  /** Emits what is held now, as one message. */
+  release(): void;
+  /** Drops what is held without emitting it and stops the timer (on unsubscribe). */
+  dispose(): void;
+}
+
+/**
+ * Creates the state behind writeMulti: `emit` receives each released message. Once one write is
+ * held every later candidate joins it; held writes leave before any other message, when 200 are
+ * held, or when the scheduler next runs.
+ */
+export const writeHolder = (options: WriteMultiOptions, emit: (m: OutgoingMessage) => void): WriteHolder => {
+  const scheduler = options.scheduler ?? asapScheduler;
+  const max = Math.min(options.maxEntries ?? WRITE_MULTI_MAX, WRITE_MULTI_MAX);
+  let held: OutgoingMessage[] = [];
+  let timer: Subscription | undefined;
+  const release = () => {
+    timer?.unsubscribe();
+    timer = undefined;
+    if (held.length === 0) return;
+    const out = combine(held);
+    held = [];
+    emit(out);
+  };
+  const offer = (m: OutgoingMessage): boolean => {
+    if (!isCoalescible(m) || (held.length === 0 && !options.shouldHold(m))) {
+      release();
+      return false;
+    }
+    held.push(m);
+    if (held.length >= max) release();
+    else timer ??= scheduler.schedule(release);
+    return true;
+  };
+  const dispose = () => {
+    timer?.unsubscribe();
+    timer = undefined;
+    held = [];
+  };
+  return { offer, release, dispose };
+};
+
 /**
  * Coalesces small posted REGION_WRITEs into REGION_WRITE_MULTI while `shouldHold` says the
  * outgoing queue backs up. Held writes leave before any other message (the server runs commands
@@ -60,40 +116,22 @@ const combine = (held: readonly OutgoingMessage[]): OutgoingMessage =>
  */
 export const writeMulti = (options: WriteMultiOptions): MonoTypeOperatorFunction<OutgoingMessage> => (source) =>
   new Observable<OutgoingMessage>((subscriber) => {
-    const scheduler = options.scheduler ?? asapScheduler;
-    const max = Math.min(options.maxEntries ?? WRITE_MULTI_MAX, WRITE_MULTI_MAX);
-    let held: OutgoingMessage[] = [];
-    let timer: Subscription | undefined;
-    const release = () => {
-      timer?.unsubscribe();
-      timer = undefined;
-      if (held.length === 0) return;
-      const out = combine(held);
-      held = [];
-      subscriber.next(out);
-    };
-    const hold = (m: OutgoingMessage) => {
-      held.push(m);
-      if (held.length >= max) release();
-      else timer ??= scheduler.schedule(release);
-    };
+    const holder = writeHolder(options, (m) => subscriber.next(m));
     const sub = source.subscribe({
       next: (m) => {
-        if (isCoalescible(m) && (held.length > 0 || options.shouldHold(m))) return hold(m);
-        release();
-        subscriber.next(m);
+        if (!holder.offer(m)) subscriber.next(m);
       },
       error: (err) => {
-        release();
+        holder.release();
         subscriber.error(err);
       },
       complete: () => {
-        release();
+        holder.release();
         subscriber.complete();
       },
     });
     return () => {
       sub.unsubscribe();
-      timer?.unsubscribe();
+      holder.dispose();
     };
   });
