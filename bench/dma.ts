@@ -51,7 +51,7 @@ export const dma: Benchmark = {
       const setup =
         `${cycles} cycles; per cycle one batch of each variant and size (about ${budget >> 20} MiB per batch: ` +
         `${sizes.map((s) => `${repsFor(s, budget)} x ${s >= 1 << 20 ? `${s >> 20} MiB` : `${s >> 10} KiB`}`).join(', ')}), the order rotating. ` +
-        'Each batch is one command to the benchmark device, which runs its accesses one after the other (ctx.dma.read / ctx.dma.write of the ' +
+        'Each batch is one command to the benchmark device, which runs its accesses one after the other (ctx.dma.readInto into the device buffer / ctx.dma.write of the ' +
         'server framework; Buffer.copy between two buffers of the server process for the baseline) and times them itself. ' +
         `fd: the client sent its memfd with DMA_MAP and the server copies through its mapping; msg: the client runs with dmaMode 'message' and ` +
         `max_msg_fds 0, so every access is DMA_READ/DMA_WRITE messages of up to the client's max_data_xfer_size (1 MiB). GB/s = 10^9 bytes/s, ` +

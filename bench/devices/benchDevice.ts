@@ -29,7 +29,7 @@ export const BENCH_BAR = 0;
 
 /** What a DmaCommand does `reps` times in a row. */
 export const DmaOp = {
-  /** ctx.dma.read of `size` bytes at `iova`. */
+  /** ctx.dma.readInto of `size` bytes at `iova` into the device's own buffer (as a DMA engine reuses its buffers). */
   READ: 1,
   /** ctx.dma.write of `size` bytes at `iova`. */
   WRITE: 2,
@@ -150,7 +150,7 @@ export const benchDevice = (): PciDevice => {
       return EMPTY;
     }
     const data = source.subarray(0, c.size);
-    const op = c.op === DmaOp.READ ? () => ctx.dma.read(c.iova, c.size) : () => ctx.dma.write(c.iova, data);
+    const op = c.op === DmaOp.READ ? () => ctx.dma.readInto(c.iova, sink.subarray(0, c.size)) : () => ctx.dma.write(c.iova, data);
     return timed(c.reps, op).pipe(tap((ms) => (lastMs = ms)));
   };
 

@@ -120,4 +120,25 @@ test('mappings$ follows DMA_MAP and DMA_UNMAP', async () => {
   session.stop();
 });
 
+test('readInto fills the device\'s own buffer across an fd mapping and a message mapping', async () => {
+  const { bed, session, ctx } = openSink();
+  bed.memory.fill(3, 0x1000, 0x2000);
+  bed.memory.fill(4, 0x2000, 0x3000);
+  assertOk(await session.send(bed.map(0x1000, 0x1000, 'fd')));
+  assertOk(await session.send(bed.map(0x2000, 0x1000, 'message')));
+  const target = Buffer.alloc(0x30, 0xee);
+  await lastValueFrom(ctx().dma.readInto(0x1ff0, target.subarray(8, 0x28)), { defaultValue: undefined });
+  assert.is(target.toString('hex'), 'ee'.repeat(8) + '03'.repeat(0x10) + '04'.repeat(0x10) + 'ee'.repeat(8));
+  session.stop();
+});
+
+test('readInto outside any mapping fails with EFAULT and leaves the buffer untouched', async () => {
+  const { bed, session, ctx } = openSink();
+  assertOk(await session.send(bed.map(0x1000, 0x1000, 'fd')));
+  const target = Buffer.alloc(16, 0xee);
+  await rejects(lastValueFrom(ctx().dma.readInto(0x8000, target), { defaultValue: undefined }), Errno.EFAULT);
+  assert.ok(target.equals(Buffer.alloc(16, 0xee)));
+  session.stop();
+});
+
 test.run();

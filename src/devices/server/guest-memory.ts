@@ -11,7 +11,7 @@ import { resolveRange, type DmaSegment } from './dma-table.js';
 import { DmaError, errnoOf } from './errors.js';
 import type { SessionLink, DeviceState } from './state.js';
 import type { GuestMemory } from './types.js';
-import { copyIn, copyOut } from './windows.js';
+import { copyIn, copyOut, copyOutInto } from './windows.js';
 
 const asDmaError =
   <T>(iova: number, length: number): OperatorFunction<T, T> =>
@@ -92,6 +92,22 @@ export const readGuest = (state: DeviceState, iova: number, length: number): Obs
     );
   }).pipe(asDmaError(iova, length));
 
+const readSegmentInto = (link: SessionLink, s: DmaSegment, target: Buffer, at: number): Observable<void> =>
+  s.mapping.memory
+    ? defer(() => of(copyOutInto(s.mapping.memory!, s.iova - s.mapping.iova, target, at, s.length)))
+    : readByMessage(link, s.iova, s.length).pipe(map((data) => void data.copy(target, at)));
+
+/** Reads guest memory into a buffer of the device's, as the state describes it. */
+export const readGuestInto = (state: DeviceState, iova: number, target: Buffer): Observable<void> =>
+  defer(() => {
+    const { link, segments } = plan(state, iova, target.length, 'read');
+    return from(segments).pipe(
+      concatMap((s) => readSegmentInto(link, s, target, s.iova - iova)),
+      toArray(),
+      map(() => undefined),
+    );
+  }).pipe(asDmaError(iova, target.length));
+
 /** Writes guest memory as the state describes it. */
 export const writeGuest = (state: DeviceState, iova: number, data: Buffer): Observable<void> =>
   defer(() => {
@@ -106,5 +122,6 @@ export const writeGuest = (state: DeviceState, iova: number, data: Buffer): Obse
 /** Guest memory through the latest state of `state$` (taken when each access is subscribed). */
 export const guestMemory = (state$: Observable<DeviceState>): GuestMemory => ({
   read: (iova, length) => state$.pipe(take(1), concatMap((s) => readGuest(s, iova, length))),
+  readInto: (iova, target) => state$.pipe(take(1), concatMap((s) => readGuestInto(s, iova, target))),
   write: (iova, data) => state$.pipe(take(1), concatMap((s) => writeGuest(s, iova, data))),
 });

@@ -65,6 +65,11 @@ export interface DmaRange {
 export interface GuestMemory {
   /** Reads `length` bytes at `iova`; errors with DmaError when any byte is unmapped or not readable. */
   read(iova: number, length: number): Observable<Buffer>;
+  /**
+   * Reads `target.length` bytes at `iova` into `target` (no allocation: for a device that reuses
+   * its buffers, as a DMA engine does); same errors as read. Completes once every byte is there.
+   */
+  readInto(iova: number, target: Buffer): Observable<void>;
   /** Writes `data` at `iova`; errors with DmaError when any byte is unmapped or not writable. */
   write(iova: number, data: Buffer): Observable<void>;
 }

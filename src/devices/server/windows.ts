@@ -47,10 +47,15 @@ const eachPiece = (g: GuestWindows, at: number, length: number, fn: (bytes: Buff
   }
 };
 
+/** Copies `out.length` bytes at `at` out of the windows into `out` from `outAt`. */
+export const copyOutInto = (g: GuestWindows, at: number, out: Buffer, outAt = 0, length = out.length - outAt): void => {
+  eachPiece(g, at, length, (bytes, from, done, n) => bytes.copy(out, outAt + done, from, from + n));
+};
+
 /** Copies `length` bytes at `at` out of the windows. */
 export const copyOut = (g: GuestWindows, at: number, length: number): Buffer => {
   const out = Buffer.allocUnsafe(length);
-  eachPiece(g, at, length, (bytes, from, done, n) => bytes.copy(out, done, from, from + n));
+  copyOutInto(g, at, out);
   return out;
 };
 
