@@ -5,7 +5,7 @@ import { Command } from '../../../src/protocol/constants.js';
 import { PciConfig } from '../../../src/devices/pci/index.js';
 import { Errno } from '../../../src/protocol/errno.js';
 import { decodeRegionReadReply, encodeRegionReadRequest } from '../../../src/protocol/region-access.js';
-import { map } from 'rxjs';
+import { EMPTY, map, of } from 'rxjs';
 import { DeviceError, memoryBar, pciDevice, testBed } from '../../../src/devices/server/index.js';
 import { K, ROM, assertErrno, assertOk, openSink } from './fixtures.js';
 
@@ -105,6 +105,19 @@ test('an operator handler that dies fails its access with EIO, and every later o
   assertErrno(await session.send(bed.req.regionRead(0, 0, 4)), Errno.EIO);
   assertErrno(await session.send(bed.req.regionRead(0, 0, 4)), Errno.EIO);
   assertOk(await session.send(bed.req.regionRead(1, 0, 4)));
+  session.stop();
+});
+
+test('a read handler whose Observable completes with no value answers EIO, and the next read is served', async () => {
+  const device = pciDevice({
+    ids: { vendorId: 1, deviceId: 2, classCode: 0 },
+    bars: { 0: memoryBar(4096, { read: (offset, count) => (offset === 0 ? EMPTY : of(Buffer.alloc(count, 5))) }) },
+  });
+  const bed = testBed(device);
+  const session = bed.open();
+  assertErrno(await session.send(bed.req.regionRead(0, 0, 4)), Errno.EIO);
+  const r = decodeRegionReadReply(assertOk(await session.send(bed.req.regionRead(0, 4, 4))).payload);
+  assert.equal(r.data, Buffer.alloc(4, 5));
   session.stop();
 });
 

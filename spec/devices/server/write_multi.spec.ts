@@ -4,6 +4,8 @@ import * as assert from 'uvu/assert';
 import { Command } from '../../../src/protocol/constants.js';
 import { Errno } from '../../../src/protocol/errno.js';
 import { decodeWriteMultiReply } from '../../../src/protocol/write-multi.js';
+import { map, timer } from 'rxjs';
+import { memoryBar, pciDevice, testBed } from '../../../src/devices/server/index.js';
 import { K, assertErrno, assertOk, openSink } from './fixtures.js';
 
 const entry = (region: number, offset: number, bytes: number[]) => ({ region, offset, count: bytes.length, data: Buffer.from(bytes) });
@@ -41,6 +43,30 @@ test('sent with No_reply, as QEMU does, it is still applied before the next comm
   session.post(req.writeMulti([entry(K.MMIO, 0, [9, 9, 9, 9])], { noReply: true }));
   assertOk(await session.send(req.deviceInfo()));
   assert.is(device.mmio.readUInt32LE(0), 0x09090909);
+  session.stop();
+});
+
+test('entries whose handler answers later and entries answered at once are applied in entry order', async () => {
+  const applied: string[] = [];
+  const device = pciDevice({
+    ids: { vendorId: 1, deviceId: 2, classCode: 0 },
+    bars: {
+      0: memoryBar(4096, {
+        write: (offset, data) => {
+          const note = () => void applied.push(`${offset}:${data[0]}`);
+          // Offset 0 answers on a later turn; the others at once.
+          return offset === 0 ? timer(2).pipe(map(note)) : note();
+        },
+      }),
+    },
+  });
+  const bed = testBed(device);
+  const session = bed.open();
+  const reply = assertOk(
+    await session.send(bed.req.writeMulti([entry(0, 4, [1]), entry(0, 0, [2]), entry(0, 8, [3]), entry(0, 0, [4]), entry(0, 12, [5])])),
+  );
+  assert.is(decodeWriteMultiReply(reply.payload).wr_cnt, 5);
+  assert.equal(applied, ['4:1', '0:2', '8:3', '0:4', '12:5']);
   session.stop();
 });
 
