@@ -3,7 +3,8 @@
  * timed inside the server process (see bench/devices/benchDevice.ts), so each figure is the
  * device's own guest-memory access and not the client's round trip around it.
  */
-import { openDevice, guestMemory, type ClientOptions, type Device, type GuestMemory } from '../../src/devices/client/index.js';
+import type { Device } from '../../src/devices/client/index.js';
+import { openBenchClient, type BenchClient, type DmaModeName } from '../lib/client.js';
 import { BENCH_BAR, BenchReg, DmaOp, MAX_DMA_SIZE, dmaPattern, encodeDmaCommand, type DmaCommand } from '../devices/benchDevice.js';
 import type { Runner } from '../lib/interleave.js';
 import type { ServerProcess } from '../lib/vfuServer.js';
@@ -17,39 +18,12 @@ export interface DmaBatch {
 /** Guest address of the section DMA goes to. */
 export const GUEST_IOVA = 0x10_0000;
 
-/** How the client offers guest memory; `message` takes no fd at all from the server either. */
-export const MODES: Readonly<Record<'fd' | 'message', ClientOptions>> = {
-  fd: { dmaMode: 'fd' },
-  message: { dmaMode: 'message', maxMsgFds: 0 },
-};
-
 /** A client with guest memory, opened on a server. */
-export interface DmaClient {
-  readonly dev: Device;
-  readonly memory: GuestMemory;
-  close(): Promise<void>;
-}
+export type DmaClient = BenchClient;
 
 /** Opens a client in `mode` with one section of guest memory big enough for every size. */
-export const openDmaClient = async (server: ServerProcess, mode: keyof typeof MODES): Promise<DmaClient> => {
-  const memory = guestMemory();
-  memory.add({ iova: GUEST_IOVA, size: MAX_DMA_SIZE });
-  try {
-    const dev = await openDevice({ ...MODES[mode], socketPath: server.socketPath, memory });
-    if (dev.dmaMode !== mode) throw new Error(`asked for DMA mode ${mode}, the client runs ${dev.dmaMode}`);
-    return {
-      dev,
-      memory,
-      close: async () => {
-        await dev.close();
-        memory.close();
-      },
-    };
-  } catch (err) {
-    memory.close();
-    throw err;
-  }
-};
+export const openDmaClient = (server: ServerProcess, mode: DmaModeName): Promise<DmaClient> =>
+  openBenchClient(server, mode, { prepare: (memory) => void memory.add({ iova: GUEST_IOVA, size: MAX_DMA_SIZE }) });
 
 /** Runs one DmaCommand and returns the device's time for it. */
 export const runCommand = async (dev: Device, command: DmaCommand): Promise<DmaBatch> => {

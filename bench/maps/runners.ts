@@ -3,7 +3,8 @@
  * and unmaps them again, the client's container turning the memory changes into DMA_MAP and
  * DMA_UNMAP; the baseline is `count` bare round trips on the same connection.
  */
-import { openDevice, guestMemory, type Device, type GuestMemory, type MemorySection } from '../../src/devices/client/index.js';
+import { guestMemory, type Device, type MemorySection } from '../../src/devices/client/index.js';
+import { openBenchClient, type BenchClient, type DmaModeName } from '../lib/client.js';
 import type { Runner } from '../lib/interleave.js';
 import type { ServerProcess } from '../lib/vfuServer.js';
 
@@ -18,36 +19,15 @@ export const SECTION_SIZE = 4096;
 const BASE_IOVA = 0x1_0000_0000;
 
 /** A client whose guest memory starts empty, opened on a server. */
-export interface MapsClient {
-  readonly dev: Device;
-  readonly memory: GuestMemory;
-  close(): Promise<void>;
-}
+export type MapsClient = BenchClient;
 
 /**
  * Opens a client in `mode` ('message': no fds at all, as the dma benchmark's message mode).
  * `timeoutMs` is the reply timeout: a transaction has all its requests in flight at once, so the
  * last reply comes only after the server has run every one before it.
  */
-export const openMapsClient = async (server: ServerProcess, mode: 'fd' | 'message', timeoutMs: number): Promise<MapsClient> => {
-  const memory = guestMemory();
-  const options = mode === 'fd' ? { dmaMode: 'fd' as const } : { dmaMode: 'message' as const, maxMsgFds: 0 };
-  try {
-    const dev = await openDevice({ ...options, socketPath: server.socketPath, memory, timeoutMs });
-    if (dev.dmaMode !== mode) throw new Error(`asked for DMA mode ${mode}, the client runs ${dev.dmaMode}`);
-    return {
-      dev,
-      memory,
-      close: async () => {
-        await dev.close();
-        memory.close();
-      },
-    };
-  } catch (err) {
-    memory.close();
-    throw err;
-  }
-};
+export const openMapsClient = (server: ServerProcess, mode: DmaModeName, timeoutMs: number): Promise<MapsClient> =>
+  openBenchClient(server, mode, { timeoutMs });
 
 const spec = (i: number) => ({ iova: BASE_IOVA + i * SECTION_SIZE, size: SECTION_SIZE });
 
