@@ -10,6 +10,7 @@ import { connection } from '../../src/streams/connection.js';
 import { commandFrame, mockConnection } from '../../src/streams/mock.js';
 import { Subject } from 'rxjs';
 import type { Frame } from '../../src/streams/frame.js';
+import { fdsOpenedSince, openFds } from '../fixtures/fds.js';
 
 const closeFd = (fd: number) => native.close(fd);
 const pair = (timeoutMs = 2000) => {
@@ -47,11 +48,11 @@ test('an error reply becomes RemoteError naming the errno and the command', asyn
 test('commands nobody listens to get ENOSYS and their fds are closed', async () => {
   const [client, server] = pair();
   const fd = native.eventfd();
-  const before = native.openFdCount();
+  const before = openFds();
   const err = await firstValueFrom(server.request(Command.DMA_READ, Buffer.alloc(16), { fds: [fd] })).catch((e: unknown) => e);
   assert.instance(err, RemoteError);
   assert.is((err as RemoteError).errno, Errno.ENOSYS);
-  assert.is(native.openFdCount(), before);
+  assert.equal(fdsOpenedSince(before), []);
   native.close(fd);
   client.close();
   server.close();

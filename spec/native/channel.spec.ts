@@ -6,6 +6,7 @@ import { NativeError, ClosedError } from '../../src/protocol/errors.js';
 import { closeAll, native, type Channel } from '../../src/native/index.js';
 import { encodeMessage, fdText, makeFds, payloadIntact, readFdText } from './fixtures/messages.js';
 import { Receiver } from './fixtures/receiver.js';
+import { fdsOpenedSince, openFds, stillOpen } from '../fixtures/fds.js';
 
 const EPIPE = 32;
 const EPROTO = 71;
@@ -52,7 +53,7 @@ test('reports end() once when the peer closes, and nothing after it', async () =
 test('MSG_CTRUNC is an error, the fds that arrived are closed, and no data follows', async () => {
   const [a, b] = pair({ maxRecvFds: 2 });
   const fds = makeFds(1, 4);
-  const before = native.openFdCount();
+  const before = openFds();
   const receiver = new Receiver(b);
   a.send([encodeMessage(1, 16)], fds);
   a.send([encodeMessage(2, 16)]);
@@ -63,7 +64,7 @@ test('MSG_CTRUNC is an error, the fds that arrived are closed, and no data follo
   assert.is(err.errno, EPROTO);
   assert.match(err.message, /control data was truncated/);
   assert.is(receiver.reads.length, 0);
-  assert.is(native.openFdCount(), before);
+  assert.equal(fdsOpenedSince(before), []);
   closeAll(fds);
   a.close();
   b.close();
@@ -103,7 +104,7 @@ test('no fd leaks after 10,000 messages with fds', async () => {
   const memfd = native.memfd('leak-check', 4096);
   a.send([encodeMessage(0, 16)], [memfd]); // warm-up: anything Node opens lazily opens now
   closeAll((await receiver.messages(1))[0]!.fds);
-  const before = native.openFdCount();
+  const before = openFds();
   for (let round = 0; round < 100; round++) {
     for (let i = 0; i < 100; i++) a.send([encodeMessage(1 + round * 100 + i, 16)], [memfd]);
     const messages = await receiver.messages(1 + (round + 1) * 100);
@@ -112,7 +113,7 @@ test('no fd leaks after 10,000 messages with fds', async () => {
       closeAll(m.fds);
     }
   }
-  assert.is(native.openFdCount(), before);
+  assert.equal(fdsOpenedSince(before), []);
   native.close(memfd);
   a.close();
   b.close();
@@ -143,14 +144,16 @@ test('queued sends keep their order and their fds even when the caller closes it
 test('close() drops queued bytes with their fds, is idempotent, and later use throws ClosedError', async () => {
   const [a, b] = pair();
   const fds = makeFds(0, 3);
-  const before = native.openFdCount();
+  const socket = a.fd;
+  const before = openFds();
   for (let i = 0; i < 64; i++) a.send([encodeMessage(i, 32 * 1024)], fds);
   assert.ok(a.queuedBytes > 0);
   a.close();
   a.close();
   assert.is(a.fd, -1);
   assert.is(a.queuedBytes, 0);
-  assert.ok(native.openFdCount() < before, 'the socket and the queued duplicates are closed');
+  assert.equal(fdsOpenedSince(before), [], 'the queued duplicates are closed');
+  assert.not.ok(stillOpen(before, socket), 'the socket is closed');
   assert.throws(() => a.send([encodeMessage(0, 16)]), (e: unknown) => e instanceof ClosedError);
   assert.throws(() => a.start({ data() {}, end() {}, error() {} }), (e: unknown) => e instanceof ClosedError);
   closeAll(fds);

@@ -8,6 +8,7 @@ import { encodeHeader } from '../../src/protocol/header.js';
 import { connection } from '../../src/streams/connection.js';
 import type { Frame } from '../../src/streams/frame.js';
 import type { TraceEvent } from '../../src/streams/trace.js';
+import { fdsOpenedSince, openFds } from '../fixtures/fds.js';
 
 const closeFd = (fd: number) => native.close(fd);
 const pair = () => {
@@ -137,11 +138,11 @@ test('no fd leaks after 10,000 messages with fds', async () => {
     ),
   );
   // warm up allocations the runtime keeps (libuv, V8) before measuring
-  const before = native.openFdCount();
+  const before = openFds();
   for (let id = 0; id < count; id++) a.send({ id: id & 0xffff, command: Command.DMA_MAP, flags: 0, payload: Buffer.alloc(32), fds: [fd] });
   const counts = await received;
   assert.ok(counts.every((n) => n === 1));
-  assert.is(native.openFdCount(), before);
+  assert.equal(fdsOpenedSince(before), []);
   native.close(fd);
   a.close();
   b.close();

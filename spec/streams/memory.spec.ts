@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { native } from '../../src/native/index.js';
 import { ClosedError } from '../../src/protocol/errors.js';
 import { guestMemory, type MemoryChange } from '../../src/streams/memory.js';
+import { fdsOpenedSince, openFds } from '../fixtures/fds.js';
 
 const names = (changes: MemoryChange[]) =>
   changes.map((c) => (c.type === 'add' || c.type === 'remove' ? `${c.type}@${c.section.iova.toString(16)}` : c.type));
@@ -97,7 +98,7 @@ test('overlapping, empty and negative sections are refused with RangeError', () 
 });
 
 test('close removes every section in one transaction, completes changes$ and releases all fds', () => {
-  const before = native.openFdCount();
+  const before = openFds();
   const memory = guestMemory();
   memory.add({ iova: 0, size: 0x1000 });
   memory.add({ iova: 0x1000, size: 0x1000, readonly: true });
@@ -108,7 +109,7 @@ test('close removes every section in one transaction, completes changes$ and rel
   memory.close();
   assert.equal(names(seen).slice(4), ['begin', 'remove@0', 'remove@1000', 'commit']);
   assert.ok(completed);
-  assert.is(native.openFdCount(), before);
+  assert.equal(fdsOpenedSince(before), []);
   assert.throws(() => memory.add({ iova: 0x8000, size: 0x1000 }), (e: unknown) => e instanceof ClosedError);
 });
 

@@ -6,6 +6,7 @@ import { native } from '../../../src/native/index.js';
 import type { Channel } from '../../../src/native/types.js';
 import * as p from '../../../src/protocol/index.js';
 import { serveChannel, socketPeer, tempPath } from './fixtures/peers.js';
+import { fdsOpenedSince, openFds } from '../../fixtures/fds.js';
 
 const failure = (o: Parameters<typeof realize$>[0]) => firstValueFrom(realize$(o)).catch((e: unknown) => e);
 
@@ -86,13 +87,13 @@ test('socketPath and fd together are refused', async () => {
 });
 
 test('realizes over a real socket, and close leaves no fd behind', async () => {
-  const before = native.openFdCount();
+  const before = openFds();
   const peer = socketPeer();
   const dev = await firstValueFrom(realize$({ socketPath: peer.path }));
   assert.is(dev.config.vendorId, 0x4e58);
   await lastValueFrom(dev.close(), { defaultValue: undefined });
   peer.close();
-  assert.is(native.openFdCount(), before);
+  assert.equal(fdsOpenedSince(before), []);
 });
 
 test('realizes from an already-connected fd, which it then owns', async () => {

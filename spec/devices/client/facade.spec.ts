@@ -4,11 +4,12 @@ import { guestMemory, openDevice, type Interrupt } from '../../../src/devices/cl
 import { native } from '../../../src/native/index.js';
 import * as p from '../../../src/protocol/index.js';
 import { socketPeer } from './fixtures/peers.js';
+import { fdsOpenedSince, openFds } from '../../fixtures/fds.js';
 
 const { Command } = p;
 
 test('openDevice: the Promise facade end to end over a real socket', async () => {
-  const before = native.openFdCount();
+  const before = openFds();
   const server = socketPeer();
 
   const memory = guestMemory();
@@ -34,7 +35,7 @@ test('openDevice: the Promise facade end to end over a real socket', async () =>
   assert.is((await irqs.next()).done, true, 'the interrupt iterator ends on close');
   memory.close();
   server.close();
-  assert.is(native.openFdCount(), before, 'nothing leaks');
+  assert.equal(fdsOpenedSince(before), [], 'nothing leaks');
 });
 
 test('openDevice rejects with the typed error of the failure', async () => {

@@ -2,9 +2,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Interrupt } from '../../../src/devices/client/index.js';
 import { GpioReg, gpioDevice } from '../../../src/devices/samples/index.js';
-import { native } from '../../../src/native/index.js';
 import { RegionFlags } from '../../../src/protocol/index.js';
 import { modes, session } from './harness.js';
+import { fdsOpenedSince, openFds } from '../../fixtures/fds.js';
 
 const u16 = (v: number) => {
   const b = Buffer.alloc(2);
@@ -71,12 +71,12 @@ for (const [mode, options] of Object.entries(modes)) {
   });
 
   test('closing leaves no fd open in this process', async () => {
-    const before = native.openFdCount();
+    const before = openFds();
     const s = await session(gpioDevice(), options);
     await s.dev.enableInterrupts('intx');
     await s.close();
     await new Promise((r) => setImmediate(r));
-    assert.is(native.openFdCount(), before);
+    assert.equal(fdsOpenedSince(before), []);
   });
 
   test.run();

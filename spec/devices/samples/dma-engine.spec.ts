@@ -17,6 +17,7 @@ import { MsixFlags, MsixReg } from '../../../src/devices/pci/index.js';
 import { serve, testBed, type TestBed } from '../../../src/devices/server/index.js';
 import { DMA_MAX_LENGTH, DmaReg, DmaStatus, dmaEngineDevice } from '../../../src/devices/samples/index.js';
 import { connectClient, until } from '../server/socket-client.js';
+import { fdsOpenedSince, openFds } from '../../fixtures/fds.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => assert.equal(actual, expected));
 const u32 = (v: number) => {
@@ -119,7 +120,7 @@ for (const mode of ['fd', 'message', 'message over a twin socket'] as const) {
   test(`over a socket, DMA_MAP ${mode === 'fd' ? 'with a memfd' : `without fd (${mode})`}: copies and signals MSI-X`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vfu-dma-'));
     const path = join(dir, 'sock');
-    const fds = native.openFdCount();
+    const fds = openFds();
     const device = dmaEngineDevice();
     const sub = serve(device, { socketPath: path }).subscribe();
     const size = 0x40000;
@@ -149,7 +150,7 @@ for (const mode of ['fd', 'message', 'message over a twin socket'] as const) {
     native.close(efd);
     if (mapping) native.munmap(mapping);
     sub.unsubscribe();
-    await until(() => native.openFdCount() === fds);
+    await until(() => fdsOpenedSince(fds).length === 0);
     rmSync(dir, { recursive: true, force: true });
   });
 }

@@ -16,6 +16,7 @@ import { PciConfig } from '../../../src/devices/pci/index.js';
 import { serve, testBed } from '../../../src/devices/server/index.js';
 import { GpioReg, gpioDevice } from '../../../src/devices/samples/index.js';
 import { connectClient, until } from '../server/socket-client.js';
+import { fdsOpenedSince, openFds } from '../../fixtures/fds.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => assert.equal(actual, expected));
 const BAR = 2;
@@ -82,7 +83,7 @@ for (const mode of ['fd', 'message'] as const) {
   test(`over a socket (DMA_MAP ${mode === 'fd' ? 'with a memfd' : 'without fd'}): registers, and INTx on a real eventfd`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vfu-gpio-'));
     const path = join(dir, 'sock');
-    const fds = native.openFdCount();
+    const fds = openFds();
     const gpio = gpioDevice();
     const sub = serve(gpio, { socketPath: path }).subscribe();
     const client = await connectClient(path);
@@ -101,7 +102,7 @@ for (const mode of ['fd', 'message'] as const) {
     client.close();
     native.close(efd);
     sub.unsubscribe();
-    await until(() => native.openFdCount() === fds);
+    await until(() => fdsOpenedSince(fds).length === 0);
     rmSync(dir, { recursive: true, force: true });
   });
 }

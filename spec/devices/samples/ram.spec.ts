@@ -13,6 +13,7 @@ import { decodeRegionInfoReply, encodeRegionInfoRequest } from '../../../src/pro
 import { serve, testBed } from '../../../src/devices/server/index.js';
 import { RAM_MAGIC, RamReg, ramDevice } from '../../../src/devices/samples/index.js';
 import { connectClient, until } from '../server/socket-client.js';
+import { fdsOpenedSince, openFds } from '../../fixtures/fds.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => assert.equal(actual, expected));
 const BAR = 2;
@@ -93,7 +94,7 @@ for (const mode of ['fd', 'message'] as const) {
   test(`over a socket (DMA_MAP ${mode === 'fd' ? 'with a memfd' : 'without fd'}): the client mmaps the sparse area and shares it with the device`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vfu-ram-'));
     const path = join(dir, 'sock');
-    const fds = native.openFdCount();
+    const fds = openFds();
     const sub = serve(ramDevice(), { socketPath: path }).subscribe();
     const client = await connectClient(path);
     const guest = mode === 'fd' ? native.memfd('guest', 0x10000) : undefined;
@@ -117,7 +118,7 @@ for (const mode of ['fd', 'message'] as const) {
     native.munmap(mapping);
     client.close();
     sub.unsubscribe();
-    await until(() => native.openFdCount() === fds);
+    await until(() => fdsOpenedSince(fds).length === 0);
     rmSync(dir, { recursive: true, force: true });
   });
 }

@@ -14,19 +14,20 @@ import { encodeDeviceInfoRequest } from '../../../src/protocol/device-info.js';
 import { SocketInUseError, serve, serveUntilSignal, type DeviceContext, type ServerEvent } from '../../../src/devices/server/index.js';
 import { connectClient, until } from './socket-client.js';
 import { K, kitchenSink, u32 } from './fixtures.js';
+import { fdsOpenedSince, openFds, type FdSnapshot } from '../../fixtures/fds.js';
 
-const test = suite<{ dir: string; path: string; fds: number }>('serve', { dir: '', path: '', fds: 0 });
+const test = suite<{ dir: string; path: string; fds: FdSnapshot }>('serve', { dir: '', path: '', fds: new Map() });
 test.before.each((ctx) => {
   ctx.dir = mkdtempSync(join(tmpdir(), 'vfu-serve-'));
   ctx.path = join(ctx.dir, 'sock');
-  ctx.fds = native.openFdCount();
+  ctx.fds = openFds();
 });
 test.after.each((ctx) => {
   rmSync(ctx.dir, { recursive: true, force: true });
 });
 
-/** Waits until the fd count is back to `fds` (closes happen on later turns of the loop). */
-const noLeak = (fds: number) => until(() => native.openFdCount() === fds);
+/** Waits until every fd opened since `fds` is closed again (closes happen on later turns of the loop). */
+const noLeak = (fds: FdSnapshot) => until(() => fdsOpenedSince(fds).length === 0);
 
 const served = (path: string) => {
   const events: ServerEvent[] = [];
