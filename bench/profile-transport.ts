@@ -11,10 +11,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { environment, environmentLine } from './lib/env.js';
-import { summarizeProfile, type ProfileSummary } from './lib/profileSummary.js';
-import { startProfiler } from './lib/profiler.js';
+import { profileTables } from './lib/profileTables.js';
+import { startProfiler, type CpuProfile } from './lib/profiler.js';
 import { RESULTS_DIR } from './lib/results.js';
-import { markdownTable } from './lib/table.js';
 import { bareDriver, frameDriver } from './transport/loops.js';
 import { spawnPeer, type PeerKind } from './transport/peer.js';
 import { place } from './transport/placement.js';
@@ -35,26 +34,6 @@ const interval = Number(options.get('interval') ?? 100);
 const warmup = 3_000;
 const peerKind = (options.get('peer') ?? 'echo-endpoint') as PeerKind;
 const initiator = options.get('initiator') === 'bare' ? 'bare' : 'frame';
-
-const tables = (title: string, summary: ProfileSummary): string => {
-  const rows = (shares: ProfileSummary['byFile']) => shares.map((s) => [s.name, s.us / roundtrips, s.percent]);
-  const headers = (what: string) => [what, 'us per round trip', '% of busy'];
-  return [
-    `### ${title}: ${(summary.busyUs / roundtrips).toFixed(2)} us busy per round trip`,
-    '',
-    'Self time by source:',
-    '',
-    markdownTable(headers('source'), rows(summary.byFile), { digits: 2 }),
-    '',
-    'Charged to the innermost src/ frame on the stack (library time included):',
-    '',
-    markdownTable(headers('src frame'), rows(summary.chargedToProject), { digits: 2 }),
-    '',
-    'Self time by function:',
-    '',
-    markdownTable(headers('function'), rows(summary.byFunction), { digits: 2 }),
-  ].join('\n');
-};
 
 const main = async () => {
   console.log(environmentLine(environment()));
@@ -83,9 +62,9 @@ const main = async () => {
     console.log(`\n${placed.description}; ${roundtrips} round trips profiled every ${interval} us; ` +
       `median RTT under the profiler ${sorted[sorted.length >> 1]!.toFixed(1)} us\n`);
     const what = initiator === 'bare' ? 'bare channel' : 'frame layer + correlation, awaited requests';
-    console.log(tables(`initiator (${what})`, summarizeProfile(own, ROOT)));
-    const theirs = JSON.parse(readFileSync(peerFile, 'utf8')) as Parameters<typeof summarizeProfile>[0];
-    console.log(`\n${tables(`echoing peer (${peerKind})`, summarizeProfile(theirs, ROOT))}`);
+    console.log(profileTables(`initiator (${what})`, own, roundtrips, 'round trip', ROOT));
+    const theirs = JSON.parse(readFileSync(peerFile, 'utf8')) as CpuProfile;
+    console.log(`\n${profileTables(`echoing peer (${peerKind})`, theirs, roundtrips, 'round trip', ROOT)}`);
     console.log(
       '\n(native) is the addon (sendmsg/recvmsg and the kernel work behind them: V8 labels every N-API ' +
         'function of a module with one name); (program) is native code outside JS (libuv, the N-API call path).',

@@ -10,6 +10,8 @@ import type { ServerLimits } from '../../src/devices/server/index.js';
 export interface ServerProcess {
   readonly socketPath: string;
   readonly pid: number;
+  /** Resolves when the server prints `line` on a line of its own (after this call). */
+  waitForLine(line: string): Promise<void>;
   /** Ends its stdin (it stops cleanly and exits), waits for the exit, removes the socket's directory. */
   close(): Promise<void>;
 }
@@ -21,6 +23,8 @@ export interface ServerProcessOptions {
   readonly prefix?: readonly string[];
   /** Extra node flags (e.g. `--expose-gc`). */
   readonly nodeArgs?: readonly string[];
+  /** Extra environment variables (e.g. BENCH_SERVER_PROFILE). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const SERVER = fileURLToPath(new URL('../peers/vfu-server.ts', import.meta.url));
@@ -33,7 +37,7 @@ export const startServer = (options: ServerProcessOptions = {}): Promise<ServerP
   const socketPath = join(dir, 'sock');
   const args = [...(options.nodeArgs ?? []), '--import', 'tsx', SERVER, socketPath, JSON.stringify(options.limits ?? {})];
   const [command, ...commandArgs] = [...(options.prefix ?? []), process.execPath, ...args];
-  const child = spawn(command!, commandArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(command!, commandArgs, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...options.env } });
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const close = async () => {
     child.stdin!.end();
@@ -57,7 +61,18 @@ export const startServer = (options: ServerProcessOptions = {}): Promise<ServerP
       clearTimeout(timer);
       child.removeAllListeners('exit');
       child.stdout!.removeAllListeners('data').resume();
-      resolve({ socketPath, pid: child.pid!, close });
+      const waitForLine = (line: string) =>
+        new Promise<void>((done) => {
+          let seen = '';
+          const onData = (d: string) => {
+            seen += d;
+            if (!seen.split('\n').includes(line)) return;
+            child.stdout!.off('data', onData);
+            done();
+          };
+          child.stdout!.on('data', onData);
+        });
+      resolve({ socketPath, pid: child.pid!, waitForLine, close });
     });
   });
 };
