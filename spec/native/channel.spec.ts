@@ -3,7 +3,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NativeError, ClosedError } from '../../src/protocol/errors.js';
-import { closeAll, native, type Channel } from '../../src/native/index.js';
+import { readFileSync } from 'node:fs';
+import { DEFAULT_SEND_BUFFER_SIZE, closeAll, native, type Channel } from '../../src/native/index.js';
 import { encodeMessage, fdText, makeFds, payloadIntact, readFdText } from './fixtures/messages.js';
 import { Receiver } from './fixtures/receiver.js';
 import { fdsOpenedSince, openFds, stillOpen } from '../fixtures/fds.js';
@@ -12,10 +13,13 @@ const EPIPE = 32;
 const EPROTO = 71;
 const ECONNRESET = 104;
 
-/** A connected pair of channels, not started. */
+/**
+ * A connected pair of channels, not started. The system's default send buffer (about 200 KiB),
+ * not the larger one channels ask for: the queueing specs need a socket that fills up.
+ */
 const pair = (options: { maxRecvFds?: number } = {}): [Channel, Channel] => {
   const [a, b] = native.socketpair();
-  return [native.channelFromFd(a!), native.channelFromFd(b!, options)];
+  return [native.channelFromFd(a!, { sendBufferSize: 0 }), native.channelFromFd(b!, { ...options, sendBufferSize: 0 })];
 };
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -157,6 +161,20 @@ test('close() drops queued bytes with their fds, is idempotent, and later use th
   assert.throws(() => a.send([encodeMessage(0, 16)]), (e: unknown) => e instanceof ClosedError);
   assert.throws(() => a.start({ data() {}, end() {}, error() {} }), (e: unknown) => e instanceof ClosedError);
   closeAll(fds);
+  b.close();
+});
+
+test('a channel asks for a send buffer that takes a 1 MiB message at once, where net.core.wmem_max allows it', () => {
+  const [x, y] = native.socketpair();
+  const a = native.channelFromFd(x!);
+  const b = native.channelFromFd(y!);
+  const big = encodeMessage(1, 1 << 20);
+  a.send([big]);
+  // The kernel caps SO_SNDBUF at wmem_max and doubles what it grants.
+  const granted = 2 * Math.min(DEFAULT_SEND_BUFFER_SIZE, Number(readFileSync('/proc/sys/net/core/wmem_max', 'utf8')));
+  if (granted > 2 * big.length) assert.is(a.queuedBytes, 0, 'one sendmsg took the whole message');
+  else assert.ok(a.queuedBytes > 0, 'capped by wmem_max: the rest is queued');
+  a.close();
   b.close();
 });
 

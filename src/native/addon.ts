@@ -19,12 +19,13 @@ export interface RawChannel {
   readonly queuedBytes: number;
   /** Returns the error of a failure that happened before start, if any. */
   start(
-    onData: (bytes: Buffer, fds: number[] | undefined) => void,
+    onData: (bytes: Buffer, fds: number[] | undefined, filled: boolean) => void,
     onEnd: () => void,
     onError: (err: RawError) => void,
   ): RawError | undefined;
   /** Returns the error of a fatal socket failure, for the caller to report asynchronously. */
   send(chunks: readonly Buffer[], fds: readonly number[] | undefined): RawError | undefined;
+  readInto(target: Buffer, offset: number): void;
   close(): void;
 }
 
@@ -42,7 +43,7 @@ export interface RawWatcher {
 
 /** Everything the addon exports. */
 export interface Addon {
-  Channel: new (fd: number, maxRecvFds: number) => RawChannel;
+  Channel: new (fd: number, maxRecvFds: number, sendBufferSize: number) => RawChannel;
   Listener: new (fd: number) => RawListener;
   Watcher: new (fd: number, onReadable: () => void) => RawWatcher;
   connect(path: string): number;

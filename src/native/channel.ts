@@ -6,6 +6,14 @@ import type { Channel, ChannelHandlers, ChannelOptions } from './types.js';
 /** SCM_MAX_FD: the most fds Linux passes in one message. */
 export const SCM_MAX_FD = 253;
 
+/**
+ * Send buffer asked for by default: room for a whole message of the largest size we exchange
+ * (1 MiB of data and its header), so that one sendmsg hands it over and the receiver reads it in
+ * a few reads instead of the two sides taking turns on the default ~200 KiB. The kernel caps it
+ * at net.core.wmem_max (a default of 212992 on many systems: then nothing changes).
+ */
+export const DEFAULT_SEND_BUFFER_SIZE = 2 << 20;
+
 class NativeChannel implements Channel {
   readonly #raw: RawChannel;
   #handlers: ChannelHandlers | undefined;
@@ -33,7 +41,7 @@ class NativeChannel implements Channel {
     this.#handlers = handlers;
     const failure = call(() =>
       this.#raw.start(
-        (bytes, fds) => handlers.data(bytes, fds ?? []),
+        (bytes, fds, filled) => handlers.data(bytes, fds ?? [], filled),
         () => {
           this.#done = true;
           handlers.end();
@@ -52,6 +60,11 @@ class NativeChannel implements Channel {
     if (this.#closed) throw new ClosedError('channel is closed');
     const failure = call(() => this.#raw.send(chunks, fds));
     if (failure) this.#failLater(asNativeError(failure));
+  }
+
+  readInto(target: Buffer, offset: number): void {
+    if (this.#closed) throw new ClosedError('channel is closed');
+    call(() => this.#raw.readInto(target, offset));
   }
 
   close(): void {
@@ -77,4 +90,4 @@ class NativeChannel implements Channel {
 
 /** Wraps a connected socket fd as a Channel; on failure the caller still owns the fd. */
 export const openChannel = (fd: number, options: ChannelOptions = {}): Channel =>
-  new NativeChannel(call(() => new addon.Channel(fd, options.maxRecvFds ?? SCM_MAX_FD)));
+  new NativeChannel(call(() => new addon.Channel(fd, options.maxRecvFds ?? SCM_MAX_FD, options.sendBufferSize ?? DEFAULT_SEND_BUFFER_SIZE)));

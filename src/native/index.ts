@@ -9,7 +9,7 @@ import { openListener } from './listener.js';
 import type { FdWatcher, Listener, Native } from './types.js';
 
 export type * from './types.js';
-export { SCM_MAX_FD } from './channel.js';
+export { DEFAULT_SEND_BUFFER_SIZE, SCM_MAX_FD } from './channel.js';
 
 /** Default listen backlog. */
 const BACKLOG = 128;

@@ -6,8 +6,13 @@
 
 /** Callbacks of a channel; called from the event loop (never re-entrantly from send()). */
 export interface ChannelHandlers {
-  /** Bytes received by one recvmsg, with the fds that came in the same recvmsg (now owned by the receiver). */
-  data(bytes: Buffer, fds: number[]): void;
+  /**
+   * Bytes received by one recvmsg, with the fds that came in the same recvmsg (now owned by the
+   * receiver). `filled`: this recvmsg completed the target of `Channel.readInto`, whose bytes come
+   * before `bytes` in the stream. While a target fills, a read that brings fds but completes
+   * nothing is reported with empty `bytes`; one that brings neither is not reported.
+   */
+  data(bytes: Buffer, fds: number[], filled: boolean): void;
   /** The peer closed its end (EOF). Called once; no more data after it. */
   end(): void;
   /** A socket error, or MSG_CTRUNC (fds were lost: the stream is broken). Called once; no more data after it. */
@@ -29,6 +34,13 @@ export interface Channel {
    * A send error (EPIPE, ECONNRESET) is reported through handlers.error, not thrown.
    */
   send(chunks: readonly Buffer[], fds?: readonly number[]): void;
+  /**
+   * Sends the next bytes of the stream straight into `target`, from `offset` to its end, instead
+   * of delivering them to `data()` (for the rest of a large message: no copy through the read
+   * buffer). The target is held until full; `data()` reports `filled` with the read that fills it.
+   * One target at a time; call it from `data()` or before the next read.
+   */
+  readInto(target: Buffer, offset: number): void;
   /** Bytes queued and not yet written. */
   readonly queuedBytes: number;
   /** Stops polling and closes the socket and any queued fds. Idempotent. */
@@ -60,6 +72,11 @@ export interface ChannelOptions {
    * error. Default 253 (SCM_MAX_FD, the most Linux sends in one message).
    */
   maxRecvFds?: number;
+  /**
+   * SO_SNDBUF to ask for, in bytes (best effort: the kernel caps it at net.core.wmem_max);
+   * 0 keeps the system default. Default DEFAULT_SEND_BUFFER_SIZE (2 MiB).
+   */
+  sendBufferSize?: number;
 }
 
 /** The native module's API. */

@@ -17,7 +17,7 @@ Napi::Function Channel::Define(Napi::Env env) {
                      {InstanceAccessor<&Channel::GetFd>("fd"),
                       InstanceAccessor<&Channel::GetQueuedBytes>("queuedBytes"),
                       InstanceMethod<&Channel::Start>("start"), InstanceMethod<&Channel::Send>("send"),
-                      InstanceMethod<&Channel::Close>("close")});
+                      InstanceMethod<&Channel::ReadInto>("readInto"), InstanceMethod<&Channel::Close>("close")});
 }
 
 Channel::Channel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Channel>(info) {
@@ -25,7 +25,14 @@ Channel::Channel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Channel>(inf
   int fd = ToFd(info[0]);
   size_t maxFds = info[1].IsUndefined() ? kScmMaxFd : static_cast<size_t>(ToU64(info[1], "maxRecvFds"));
   if (maxFds < 1 || maxFds > kScmMaxFd) throw Napi::RangeError::New(env, "maxRecvFds must be in 1..253");
+  uint64_t sendBuffer = info[2].IsUndefined() ? 0 : ToU64(info[2], "sendBufferSize");
+  if (sendBuffer > INT32_MAX) throw Napi::RangeError::New(env, "sendBufferSize is too large");
   if (int err = MakeNonBlockingCloexec(fd)) ThrowErrno(env, "fcntl", err);
+  if (sendBuffer > 0) {
+    // Best effort: the kernel caps it at net.core.wmem_max (and doubles it for its bookkeeping).
+    int size = static_cast<int>(sendBuffer);
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+  }
   if (int rc = poll_.Init(env, fd, this, OnPoll)) ThrowErrno(env, "uv_poll_init", -rc);
   fd_ = fd;
   control_.resize(CMSG_SPACE(sizeof(int) * maxFds));
@@ -124,12 +131,36 @@ Napi::Value Channel::Send(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// readInto(target, offset): the next bytes of the stream fill target from offset to its end, with
+// no copy through the read buffer; data() reports `filled` with the read that completes it.
+void Channel::ReadInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (fd_ < 0) ThrowErrno(env, "readInto", EBADF, "channel is closed");
+  if (targetData_) throw Napi::Error::New(env, "readInto: a target is already being filled");
+  if (!info[0].IsBuffer()) throw Napi::TypeError::New(env, "readInto: target must be a Buffer");
+  Napi::Buffer<uint8_t> target = info[0].As<Napi::Buffer<uint8_t>>();
+  uint64_t offset = ToU64(info[1], "offset");
+  if (offset >= target.Length()) throw Napi::RangeError::New(env, "readInto: offset must be below the target's length");
+  target_ = Napi::Persistent(target.As<Napi::Object>());
+  targetData_ = target.Data();
+  targetLen_ = target.Length();
+  targetOff_ = static_cast<size_t>(offset);
+}
+
+void Channel::DropTarget() {
+  if (!targetData_) return;
+  targetData_ = nullptr;
+  targetLen_ = targetOff_ = 0;
+  target_.Reset();
+}
+
 void Channel::Close(const Napi::CallbackInfo&) {
   if (fd_ < 0) return;
   poll_.Close();  // before close(): a recycled fd number must not receive our events
   close(fd_);
   fd_ = -1;
   DropQueue();
+  DropTarget();
   if (refd_) {
     refd_ = false;
     Unref();
@@ -145,6 +176,7 @@ void Channel::Fail(const char* syscall, int err, const std::string& detail) {
   bool wasEnded = ended_;
   failed_ = true;
   DropQueue();
+  DropTarget();
   UpdatePoll();
   if (wasEnded) return;  // end() was the terminal callback already
   if (!started_) {

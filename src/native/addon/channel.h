@@ -37,6 +37,8 @@ class Channel : public Napi::ObjectWrap<Channel> {
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value Send(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
+  void ReadInto(const Napi::CallbackInfo& info);
+  void DropTarget();
   static void OnPoll(uv_poll_t* handle, int status, int events);
   void Fail(const char* syscall, int err, const std::string& detail = "");
   void UpdatePoll();
@@ -60,6 +62,11 @@ class Channel : public Napi::ObjectWrap<Channel> {
   std::deque<Pending> queue_;
   size_t queued_ = 0;
   Napi::FunctionReference onData_, onEnd_, onError_;
+  // readInto(): the Buffer the next bytes of the stream go to, until it is full. The reference
+  // keeps it (and so its backing store, which V8 never moves) alive while we write into it.
+  Napi::ObjectReference target_;
+  uint8_t* targetData_ = nullptr;
+  size_t targetLen_ = 0, targetOff_ = 0;
   std::unique_ptr<Napi::AsyncContext> ctx_;
 };
 

@@ -9,7 +9,7 @@
 namespace vfu {
 namespace {
 
-constexpr size_t kReadBufferSize = 256 * 1024;
+constexpr size_t kReadBufferSize = 64 * 1024;
 // Reads per wake-up before yielding to the rest of the loop, so one busy peer cannot starve others.
 constexpr int kReadsPerWakeup = 16;
 // Fd-less queued messages coalesced into one sendmsg.
@@ -110,15 +110,21 @@ void Channel::Consume(size_t written) {
   }
 }
 
-// One data() call per recvmsg, with exactly the fds of that recvmsg.
+// One data() call per recvmsg, with exactly the fds of that recvmsg; while a readInto() target
+// is being filled, reads go straight into it and JS hears of them only when fds came or it is full.
 void Channel::ReadSome(bool drain) {
   Napi::Env env = Env();
   std::vector<uint8_t>& buf = ReadBuffer();
   for (int i = 0; (drain || i < kReadsPerWakeup) && fd_ >= 0 && !ended_ && !failed_; i++) {
-    iovec iov{buf.data(), buf.size()};
+    // Bytes beyond the target (the next messages) land in the read buffer, in the same recvmsg.
+    iovec iov[2];
+    size_t niov = 0, room = 0;
+    if (targetData_) iov[niov++] = {targetData_ + targetOff_, targetLen_ - targetOff_};
+    iov[niov++] = {buf.data(), buf.size()};
+    for (size_t k = 0; k < niov; k++) room += iov[k].iov_len;
     msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
+    msg.msg_iov = iov;
+    msg.msg_iovlen = niov;
     msg.msg_control = control_.data();
     msg.msg_controllen = control_.size();
     ssize_t n = recvmsg(fd_, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
@@ -136,20 +142,36 @@ void Channel::ReadSome(bool drain) {
     }
     if (n == 0) {
       CloseFds(fds_);
+      DropTarget();
       ended_ = true;
       UpdatePoll();
       CallJs(env, onEnd_, Value(), *ctx_, {});
       return;
     }
-    Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::Copy(env, buf.data(), static_cast<size_t>(n));
-    napi_value fdList = env.Undefined();
-    if (!fds_.empty()) {
-      Napi::Array a = Napi::Array::New(env, fds_.size());
-      for (size_t k = 0; k < fds_.size(); k++) a.Set(static_cast<uint32_t>(k), Napi::Number::New(env, fds_[k]));
-      fdList = a;
-      fds_.clear();  // owned by JS from here on
+    size_t got = static_cast<size_t>(n);
+    size_t intoTarget = 0;
+    bool filled = false;
+    if (targetData_) {
+      intoTarget = got < targetLen_ - targetOff_ ? got : targetLen_ - targetOff_;
+      targetOff_ += intoTarget;
+      filled = targetOff_ == targetLen_;
+      if (filled) DropTarget();
     }
-    if (!CallJs(env, onData_, Value(), *ctx_, {bytes, fdList})) return;
+    size_t rest = got - intoTarget;
+    if (rest > 0 || filled || !fds_.empty()) {
+      Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::Copy(env, buf.data(), rest);
+      napi_value fdList = env.Undefined();
+      if (!fds_.empty()) {
+        Napi::Array a = Napi::Array::New(env, fds_.size());
+        for (size_t k = 0; k < fds_.size(); k++) a.Set(static_cast<uint32_t>(k), Napi::Number::New(env, fds_[k]));
+        fdList = a;
+        fds_.clear();  // owned by JS from here on
+      }
+      if (!CallJs(env, onData_, Value(), *ctx_, {bytes, fdList, Napi::Boolean::New(env, filled)})) return;
+    }
+    // A short read emptied the socket as it was: stop here rather than pay a recvmsg for EAGAIN.
+    // The poll is level-triggered, so bytes that came meanwhile wake the loop again at once.
+    if (!drain && got < room) return;
   }
 }
 
