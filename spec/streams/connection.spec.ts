@@ -5,7 +5,7 @@ import { native } from '../../src/native/index.js';
 import { Command, MessageType } from '../../src/protocol/constants.js';
 import { DisconnectedError, ProtocolError } from '../../src/protocol/errors.js';
 import { encodeHeader } from '../../src/protocol/header.js';
-import { connection } from '../../src/streams/connection.js';
+import { SEND_AT_ONCE_BYTES, connection } from '../../src/streams/connection.js';
 import type { Frame } from '../../src/streams/frame.js';
 import type { TraceEvent } from '../../src/streams/trace.js';
 import { fdsOpenedSince, openFds } from '../fixtures/fds.js';
@@ -57,6 +57,43 @@ test('a burst of fd-less messages in one tick is coalesced yet arrives as separa
   const frames = await got;
   assert.equal(frames.map((f) => f.header.id), [...Array(500).keys()]);
   assert.ok(frames.every((f) => f.payload.equals(Buffer.alloc(24, f.header.id & 0xff))));
+  a.close();
+  b.close();
+});
+
+test('large messages, read straight into their own buffers, arrive whole with their fds and in order with small ones', async () => {
+  const [a, b] = pair();
+  const got = firstValueFrom(b.frames$.pipe(take(5), toArray()));
+  const sizes = [1 << 20, 16, 300 * 1024, 8, (1 << 20) - 64];
+  const fd = memfdNamed('with-the-big-one');
+  sizes.forEach((size, id) => {
+    const payload = Buffer.alloc(size);
+    for (let i = 0; i < size; i += 4096) payload[i] = (id + i / 4096) & 0xff;
+    a.send({ id, command: Command.DMA_WRITE, flags: 0, payload, fds: id === 2 ? [fd] : [] });
+  });
+  native.close(fd);
+  const frames = await got;
+  assert.equal(frames.map((f) => f.payload.length), sizes);
+  frames.forEach((f, id) => {
+    for (let i = 0; i < f.payload.length; i += 4096) assert.is(f.payload[i], (id + i / 4096) & 0xff);
+  });
+  assert.equal(frames.map((f) => f.fds.map(readMemfd)), [[], [], ['with-the-big-one'], [], []]);
+  frames[2]!.fds.forEach((x) => native.close(x));
+  a.close();
+  b.close();
+});
+
+test('a message of SEND_AT_ONCE_BYTES or more is written within send(): changing its pieces afterwards changes nothing', async () => {
+  const [a, b] = pair();
+  const got = firstValueFrom(b.frames$.pipe(take(3), toArray()));
+  const data = Buffer.alloc(SEND_AT_ONCE_BYTES, 0x5a);
+  a.send({ id: 1, command: Command.REGION_WRITE, flags: 0, payload: Buffer.alloc(8) }); // opens a gathering turn
+  a.send({ id: 2, command: Command.DMA_WRITE, flags: 0, payload: [Buffer.alloc(16), data] });
+  data.fill(0xff);
+  a.send({ id: 3, command: Command.REGION_WRITE, flags: 0, payload: Buffer.alloc(8) });
+  const frames = await got;
+  assert.equal(frames.map((f) => f.header.id), [1, 2, 3]);
+  assert.ok(frames[1]!.payload.subarray(16).equals(Buffer.alloc(SEND_AT_ONCE_BYTES, 0x5a)));
   a.close();
   b.close();
 });

@@ -3,6 +3,7 @@ import { HEADER_SIZE, commandName } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { decodeHeader, type Header } from '../protocol/header.js';
 import type { Chunk, Frame } from '../streams/frame.js';
+import type { FramePool } from './framePool.js';
 
 /** Options of decodeFrames. */
 export interface DecodeFramesOptions {
@@ -10,12 +11,32 @@ export interface DecodeFramesOptions {
   readonly maxFrameSize: number;
   /** Closes an fd this operator owns and cannot hand on (on error or unsubscribe). */
   readonly closeFd: (fd: number) => void;
+  /** How the rest of a large message can be read straight into its own buffer (see DirectRead). */
+  readonly direct?: DirectRead;
+}
+
+/**
+ * A socket that can read the rest of a message into the message's own buffer (the channel's
+ * readInto): the framer then hands over a buffer of the message's size holding what came so far,
+ * and gets `push(rest, fds, true)` once the socket has filled it. A 1 MiB message then costs one
+ * copy of its first read instead of a copy of every read and another to join them.
+ */
+export interface DirectRead {
+  /** Messages with at least this many bytes still to come go direct. */
+  readonly threshold: number;
+  readInto(target: Buffer, offset: number): void;
+  /** Where their buffers come from; without it each is allocated (and frames have no `release`). */
+  readonly pool?: FramePool;
 }
 
 /** The framing state of one byte stream: feed it reads, it calls `emit` for each whole frame. */
 export interface Framer {
-  /** Takes one read (bytes and fds). Throws ProtocolError on corrupt framing, after closing every fd it held. */
-  push(bytes: Buffer, fds: readonly number[]): void;
+  /**
+   * Takes one read (bytes and fds). `filled`: the read completed the buffer handed to
+   * DirectRead.readInto, whose bytes precede `bytes`. Throws ProtocolError on corrupt framing,
+   * after closing every fd it held.
+   */
+  push(bytes: Buffer, fds: readonly number[], filled?: boolean): void;
   /** Bytes of an incomplete message held. */
   readonly buffered: number;
   /** Closes the fds held for an incomplete message and drops its bytes. */
@@ -35,6 +56,9 @@ export const framer = (options: DecodeFramesOptions, emit: (frame: Frame) => voi
   // fds of the incomplete message at the start of `parts`
   let carryFds: number[] = [];
   let needed = HEADER_SIZE;
+  // The buffer of the incomplete message being read directly (DirectRead), if any, and how to give it back.
+  let target: Buffer | undefined;
+  let giveBack: (() => void) | undefined;
 
   const release = () => {
     for (const fd of carryFds) options.closeFd(fd);
@@ -42,6 +66,9 @@ export const framer = (options: DecodeFramesOptions, emit: (frame: Frame) => voi
     parts = [];
     partsLength = 0;
     needed = HEADER_SIZE;
+    target = undefined;
+    giveBack?.();
+    giveBack = undefined;
   };
 
   const checked = (buf: Buffer, at: number): Header => {
@@ -74,26 +101,66 @@ export const framer = (options: DecodeFramesOptions, emit: (frame: Frame) => voi
     return rest;
   };
 
-  const push = (bytes: Buffer, fds: readonly number[]) => {
+  // Hands the incomplete message at the start of `parts` to the socket to finish, when it is large.
+  const maybeDirect = () => {
+    const direct = options.direct;
+    if (!direct || partsLength < HEADER_SIZE || needed - partsLength < direct.threshold) return;
+    let buf: Buffer;
+    if (direct.pool) ({ buffer: buf, release: giveBack } = direct.pool.take(needed));
+    else buf = Buffer.allocUnsafe(needed);
+    let at = 0;
+    for (const p of parts) at += p.copy(buf, at);
+    parts = [];
+    target = buf;
+    direct.readInto(buf, at);
+  };
+
+  // The direct buffer is full: it is the next frame; its fds are the ones carried, and those of
+  // this read too when nothing follows it (fds belong to the last message started).
+  const complete = (bytes: Buffer, fds: readonly number[]) => {
+    const frame = target!;
+    const release = giveBack;
+    const own = bytes.length === 0 ? [...carryFds, ...fds] : carryFds;
+    target = undefined;
+    giveBack = undefined;
+    carryFds = [];
+    partsLength = 0;
+    needed = HEADER_SIZE;
+    const header = decodeHeader(frame, 0);
+    emit(release ? { header, payload: frame.subarray(HEADER_SIZE), fds: own, release } : { header, payload: frame.subarray(HEADER_SIZE), fds: own });
+  };
+
+  const pushBytes = (bytes: Buffer, fds: readonly number[]) => {
+    // The request/reply case: nothing buffered and the read is exactly one message.
+    if (partsLength === 0 && bytes.length >= HEADER_SIZE) {
+      const header = checked(bytes, 0);
+      if (header.size === bytes.length) return emit({ header, payload: bytes.subarray(HEADER_SIZE), fds });
+    }
+    parts.push(bytes);
+    partsLength += bytes.length;
+    if (partsLength >= HEADER_SIZE && needed === HEADER_SIZE) {
+      needed = checked(parts.length === 1 ? parts[0]! : Buffer.concat(parts, HEADER_SIZE), 0).size;
+    }
+    if (partsLength < needed) {
+      carryFds.push(...fds);
+      return maybeDirect();
+    }
+    const rest = drain(parts.length === 1 ? parts[0]! : Buffer.concat(parts, partsLength), fds);
+    parts = rest.length > 0 ? [rest] : [];
+    partsLength = rest.length;
+    needed = rest.length >= HEADER_SIZE ? checked(rest, 0).size : HEADER_SIZE;
+    maybeDirect();
+  };
+
+  const push = (bytes: Buffer, fds: readonly number[], filled = false) => {
     try {
-      // The request/reply case: nothing buffered and the read is exactly one message.
-      if (partsLength === 0 && bytes.length >= HEADER_SIZE) {
-        const header = checked(bytes, 0);
-        if (header.size === bytes.length) return emit({ header, payload: bytes.subarray(HEADER_SIZE), fds });
+      if (target) {
+        // While the socket fills the buffer, reads only bring the fds that came with them.
+        if (!filled) return void carryFds.push(...fds);
+        complete(bytes, fds);
+        if (bytes.length === 0) return;
       }
-      parts.push(bytes);
-      partsLength += bytes.length;
-      if (partsLength >= HEADER_SIZE && needed === HEADER_SIZE) {
-        needed = checked(parts.length === 1 ? parts[0]! : Buffer.concat(parts, HEADER_SIZE), 0).size;
-      }
-      if (partsLength < needed) {
-        carryFds.push(...fds);
-        return;
-      }
-      const rest = drain(parts.length === 1 ? parts[0]! : Buffer.concat(parts, partsLength), fds);
-      parts = rest.length > 0 ? [rest] : [];
-      partsLength = rest.length;
-      needed = rest.length >= HEADER_SIZE ? checked(rest, 0).size : HEADER_SIZE;
+      pushBytes(bytes, fds);
     } catch (err) {
       for (const fd of fds) if (!carryFds.includes(fd)) options.closeFd(fd);
       release();

@@ -2,12 +2,27 @@ import { Observable, Subject, share } from 'rxjs';
 import { HEADER_SIZE } from '../protocol/constants.js';
 import { ClosedError, DisconnectedError } from '../protocol/errors.js';
 import { framer } from '../operators/decodeFrames.js';
+import { framePool } from '../operators/framePool.js';
 import type { Channel } from '../native/types.js';
 import { payloadLength, type Frame, type OutgoingMessage } from './frame.js';
 import { traceOf, type TraceEvent } from './trace.js';
 
 /** Default bound on an incoming frame: 1 MiB of data plus headroom for the largest fixed part. */
 export const DEFAULT_MAX_FRAME_SIZE = (1 << 20) + 4096;
+
+/**
+ * A message with at least this many bytes still to come after a read is finished by the socket
+ * straight into its own buffer (see DirectRead): below it, joining the reads costs less than the
+ * extra buffer and native call.
+ */
+const DIRECT_READ_THRESHOLD = 32 * 1024;
+
+/**
+ * Messages of this many bytes or more are written at once rather than gathered with the rest of
+ * the turn: gathering saves them nothing, and so their payload pieces are never referenced after
+ * send() returns (a sender may hand over views of memory it will change or unmap later).
+ */
+export const SEND_AT_ONCE_BYTES = 64 * 1024;
 
 /** A framed vfio-user connection over one socket: frames in, messages out, and a trace. */
 export interface Connection {
@@ -16,7 +31,11 @@ export interface Connection {
    * corrupt framing and close() all end it with one DisconnectedError (the fault as its cause).
    */
   readonly frames$: Observable<Frame>;
-  /** Sends a message (never blocks; queued natively when the socket is full). Throws ClosedError after close. */
+  /**
+   * Sends a message (never blocks; queued natively when the socket is full). Throws ClosedError
+   * after close. Payload pieces of a message of SEND_AT_ONCE_BYTES or more are not referenced
+   * after it returns; smaller ones may be until the turn of the event loop ends.
+   */
   send(message: OutgoingMessage): void;
   /** Every message sent or received; costs nothing while nobody subscribes. */
   readonly trace$: Observable<TraceEvent>;
@@ -48,8 +67,8 @@ const asDisconnect = (err: unknown): DisconnectedError =>
 /**
  * Wraps a native channel as a Connection. The only place that touches the socket.
  * The first message of a turn of the event loop is written at once (a request waits for nothing);
- * later fd-less messages of the same turn are gathered and written with one sendmsg when the turn
- * ends, so bursts of posted writes cost few syscalls.
+ * later small fd-less messages of the same turn are gathered and written with one sendmsg when the
+ * turn ends, so bursts of posted writes cost few syscalls.
  */
 export const connection = (channel: Channel, options: ConnectionOptions): Connection => {
   const trace = new Subject<TraceEvent>();
@@ -72,7 +91,14 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
   let fail: ((err: DisconnectedError) => void) | undefined;
   // One subscriber from the socket callback to the consumer: framing and tracing inline (hot path).
   const frames$ = new Observable<Frame>((subscriber) => {
-    const frames = framer({ maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, closeFd: options.closeFd }, (frame) => {
+    const direct = {
+      threshold: DIRECT_READ_THRESHOLD,
+      pool: framePool(),
+      // A frame handler may have closed the connection: then nothing more is read anyway.
+      readInto: (target: Buffer, offset: number) => closed || channel.readInto(target, offset),
+    };
+    const maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+    const frames = framer({ maxFrameSize, closeFd: options.closeFd, direct }, (frame) => {
       if (trace.observed) trace.next(traceOf('in', frame.header, frame.fds.length, frame.payload));
       subscriber.next(frame);
     });
@@ -82,9 +108,9 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
       shutdown();
     };
     channel.start({
-      data: (bytes, fds) => {
+      data: (bytes, fds, filled) => {
         try {
-          frames.push(bytes, fds);
+          frames.push(bytes, fds, filled);
         } catch (err) {
           fail!(asDisconnect(err));
         }
@@ -106,7 +132,7 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     header.writeUInt32LE((message.error ?? 0) >>> 0, 12);
     if (trace.observed) trace.next(traceOf('out', { ...message, size, error: message.error ?? 0 }, fds?.length ?? 0, joined(payload)));
     const pieces = payload === undefined ? [header] : Buffer.isBuffer(payload) ? [header, payload] : [header, ...payload];
-    if (fds && fds.length > 0) {
+    if ((fds && fds.length > 0) || size >= SEND_AT_ONCE_BYTES) {
       // fds ride on the first byte of their own sendmsg: never coalesce them with other messages.
       flush();
       channel.send(pieces, fds);

@@ -12,6 +12,12 @@ export interface Frame {
   readonly payload: Buffer;
   /** Received fds; the consumer of the frame owns them (keep or close). */
   readonly fds: readonly number[];
+  /**
+   * Present when the payload lives in a buffer kept for reuse (large messages): a consumer done
+   * with the payload, and with every view of it, may call it so that a later message reuses the
+   * buffer. Idempotent. A frame not released is simply collected.
+   */
+  readonly release?: () => void;
 }
 
 /** What a sender gives the connection: everything of the header but its size, which is computed. */
