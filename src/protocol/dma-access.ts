@@ -14,16 +14,20 @@ export interface DmaAccess {
 /** Size of the DMA access struct before the data. */
 export const DMA_ACCESS_SIZE = 16;
 
+/** The access struct, then the data itself (not copied) when there is any. */
+const accessPieces = (cmd: string, x: { address: number; count?: number; data?: Buffer }): Buffer[] => {
+  const count = x.count ?? x.data?.length ?? 0;
+  if (x.data && count !== x.data.length) invalidInput(cmd, 'count', `${count} but ${x.data.length} data bytes`);
+  // Both u64 fields are written below: zero-filling first would be wasted.
+  const head = Buffer.allocUnsafe(DMA_ACCESS_SIZE);
+  putU64(head, 0, x.address, 'address');
+  putU64(head, 8, count, 'count');
+  return x.data && x.data.length > 0 ? [head, x.data] : [head];
+};
+
 const encodeAccess = (cmd: string, x: { address: number; count?: number; data?: Buffer }): Buffer => {
-  const data = x.data ?? Buffer.alloc(0);
-  const count = x.count ?? data.length;
-  if (x.data && count !== data.length) invalidInput(cmd, 'count', `${count} but ${data.length} data bytes`);
-  // Every byte is written below (both u64 fields, then the data): zero-filling first would be wasted.
-  const buf = Buffer.allocUnsafe(DMA_ACCESS_SIZE + data.length);
-  putU64(buf, 0, x.address, 'address');
-  putU64(buf, 8, count, 'count');
-  data.copy(buf, DMA_ACCESS_SIZE);
-  return buf;
+  const pieces = accessPieces(cmd, x);
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
 };
 
 const checkLimit = (r: PayloadReader, count: number, limits: TransferLimits): void => {
@@ -52,6 +56,12 @@ export const decodeDmaReadRequest = (payload: Buffer, limits: TransferLimits = {
 /** Encodes a DMA_READ reply; count is the data length. */
 export const encodeDmaReadReply = (x: { address: number; data: Buffer }): Buffer => encodeAccess('DMA_READ', x);
 
+/**
+ * A DMA_READ reply as payload pieces: the 16-byte struct, then `data` itself, not copied (for
+ * large transfers: the socket reads the data where it is).
+ */
+export const dmaReadReplyPieces = (x: { address: number; data: Buffer }): Buffer[] => accessPieces('DMA_READ', x);
+
 /** Decodes a DMA_READ reply; with the request, address and count must echo it (as libvfio-user). */
 export const decodeDmaReadReply = (payload: Buffer, request?: DmaAccess): DmaAccess => {
   const r = reader('DMA_READ', payload).need(DMA_ACCESS_SIZE);
@@ -62,6 +72,9 @@ export const decodeDmaReadReply = (payload: Buffer, request?: DmaAccess): DmaAcc
 
 /** Encodes a DMA_WRITE request; count is the data length. */
 export const encodeDmaWriteRequest = (x: { address: number; data: Buffer }): Buffer => encodeAccess('DMA_WRITE', x);
+
+/** A DMA_WRITE request as payload pieces: the 16-byte struct, then `data` itself, not copied. */
+export const dmaWriteRequestPieces = (x: { address: number; data: Buffer }): Buffer[] => accessPieces('DMA_WRITE', x);
 
 /** Decodes a DMA_WRITE request: count must equal the data length; limit gives E2BIG. */
 export const decodeDmaWriteRequest = (payload: Buffer, limits: TransferLimits = {}): DmaAccess => {

@@ -24,11 +24,12 @@ const read = (address: number, count: number, fds: number[] = []) =>
 const write = (address: number, data: Buffer) =>
   answerDma(commandFrame(1, Command.DMA_WRITE, p.encodeDmaWriteRequest({ address, data })), table, MAX);
 const errnoOf = (a: DmaAnswer) => (a.kind === 'error' ? p.errnoName(a.errno) : 'reply');
+const payloadOf = (a: DmaAnswer): Buffer => (a.kind === 'reply' ? joinPayload(a.payload) : Buffer.alloc(0));
 
 test('DMA_READ inside a mapping answers its bytes', () => {
   const a = read(0x1ff0, 0x10);
   assert.is(a.kind, 'reply');
-  const reply = p.decodeDmaReadReply(a.kind === 'reply' ? a.payload : Buffer.alloc(0), { address: 0x1ff0, count: 0x10 });
+  const reply = p.decodeDmaReadReply(payloadOf(a), { address: 0x1ff0, count: 0x10 });
   assert.ok(reply.data!.equals(Buffer.alloc(0x10, 0x11)));
 });
 
@@ -61,7 +62,7 @@ test('DMA_READ from a mapping without READ is EPERM', () => {
 test('DMA_WRITE stores the data and echoes the 16-byte address and count', () => {
   const a = write(0x1800, Buffer.of(0xde, 0xad));
   assert.is(a.kind, 'reply');
-  const payload = a.kind === 'reply' ? a.payload : Buffer.alloc(0);
+  const payload = payloadOf(a);
   assert.is(payload.length, 16);
   assert.equal(p.decodeDmaWriteReply(payload, { address: 0x1800, count: 2 }), { address: 0x1800, count: 2 });
   assert.equal([...rw.subarray(0x800, 0x802)], [0xde, 0xad]);
@@ -81,6 +82,20 @@ test('a malformed DMA request gets its own errno (EINVAL)', () => {
   const bad = p.encodeDmaWriteRequest({ address: 0x1000, data: Buffer.alloc(4) });
   bad.writeBigUInt64LE(8n, 8);
   assert.is(errnoOf(answerDma(commandFrame(1, Command.DMA_WRITE, bad), table, MAX)), 'EINVAL');
+});
+
+test('a large DMA_READ is answered with a view of guest memory, not a copy; a small one with a copy', () => {
+  const big = Buffer.alloc(0x20000, 0x44);
+  const bigTable: MappingTable = [{ sectionId: 4, iova: 0x100000, size: big.length, flags: DmaMapFlags.READ, buffer: big }];
+  const ask = (count: number) =>
+    answerDma(commandFrame(1, Command.DMA_READ, p.encodeDmaReadRequest({ address: 0x100000, count })), bigTable, 1 << 20);
+  const large = ask(0x10000);
+  assert.ok(large.kind === 'reply' && !Buffer.isBuffer(large.payload));
+  const pieces = (large as { payload: readonly Buffer[] }).payload;
+  assert.is(pieces[1]!.buffer, big.buffer, 'the data piece views guest memory');
+  assert.ok(p.decodeDmaReadReply(payloadOf(large), { address: 0x100000, count: 0x10000 }).data!.equals(big.subarray(0, 0x10000)));
+  const small = ask(0x100);
+  assert.ok(small.kind === 'reply' && Buffer.isBuffer(small.payload));
 });
 
 test('a realized device serves the server\'s DMA from guest memory, and closes fds sent with it', async () => {

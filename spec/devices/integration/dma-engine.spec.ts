@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { guestMemory, type Device, type Interrupt } from '../../../src/devices/client/index.js';
-import { DmaReg, DmaStatus, dmaEngineDevice } from '../../../src/devices/samples/index.js';
+import { DMA_MAX_LENGTH, DmaReg, DmaStatus, dmaEngineDevice } from '../../../src/devices/samples/index.js';
 import { Errno } from '../../../src/protocol/index.js';
 import { modes, session } from './harness.js';
 
@@ -57,6 +57,28 @@ for (const [mode, options] of Object.entries(modes)) {
     // With the memfd the server copies through its own mapping; without, by DMA_READ/DMA_WRITE to us.
     assert.equal(dmaCommands, mode === 'fd' ? [] : ['DMA_READ', 'DMA_WRITE']);
     traced.unsubscribe();
+    await s.close();
+    memory.close();
+  });
+
+  test('back-to-back copies of the largest length each arrive whole (large messages reuse their buffers)', async () => {
+    const memory = guestMemory();
+    const ram = memory.add({ iova: RAM, size: 6 * DMA_MAX_LENGTH });
+    const s = await session(dmaEngineDevice(), options, memory);
+    await s.dev.enableInterrupts('msix');
+    const irqs = s.dev.interrupts();
+    await enableMsix(s.dev);
+    for (let k = 0; k < 3; k++) {
+      const src = ram.buffer.subarray(k * DMA_MAX_LENGTH, (k + 1) * DMA_MAX_LENGTH);
+      for (let i = 0; i < src.length; i++) src[i] = (i * (k + 3) + k) & 0xff;
+      await startCopy(s.dev, RAM + k * DMA_MAX_LENGTH, RAM + (3 + k) * DMA_MAX_LENGTH, DMA_MAX_LENGTH, 0);
+      await irqs.next();
+    }
+    for (let k = 0; k < 3; k++) {
+      const src = ram.buffer.subarray(k * DMA_MAX_LENGTH, (k + 1) * DMA_MAX_LENGTH);
+      assert.ok(ram.buffer.subarray((3 + k) * DMA_MAX_LENGTH, (4 + k) * DMA_MAX_LENGTH).equals(src), `copy ${k}`);
+    }
+    assert.is(await reg(s.dev, DmaReg.COMPLETED), 3);
     await s.close();
     memory.close();
   });

@@ -4,18 +4,22 @@ import { Command, DmaMapFlags } from '../../protocol/constants.js';
 import {
   decodeDmaReadRequest,
   decodeDmaWriteRequest,
+  dmaReadReplyPieces,
   encodeDmaReadReply,
   encodeDmaWriteReply,
   type DmaAccess,
 } from '../../protocol/dma-access.js';
 import { Errno } from '../../protocol/errno.js';
 import { MalformedMessageError } from '../../protocol/errors.js';
+import { SEND_AT_ONCE_BYTES } from '../../streams/connection.js';
 import type { Frame } from '../../streams/frame.js';
 import type { Endpoint } from '../endpoint.js';
 import { findMapping, type DmaMapping, type MappingTable } from './mappingTable.js';
 
 /** The answer to one server command: a reply payload or an errno. */
-export type DmaAnswer = { readonly kind: 'reply'; readonly payload: Buffer } | { readonly kind: 'error'; readonly errno: number };
+export type DmaAnswer =
+  | { readonly kind: 'reply'; readonly payload: Buffer | readonly Buffer[] }
+  | { readonly kind: 'error'; readonly errno: number };
 
 const error = (errno: number): DmaAnswer => ({ kind: 'error', errno });
 
@@ -34,7 +38,11 @@ const dmaRead = (frame: Frame, table: MappingTable, maxDataXferSize: number): Dm
   const found = lookup(table, access, DmaMapFlags.READ);
   if (isAnswer(found)) return found;
   const at = access.address - found.iova;
-  return { kind: 'reply', payload: encodeDmaReadReply({ address: access.address, data: found.buffer.subarray(at, at + access.count) }) };
+  const reply = { address: access.address, data: found.buffer.subarray(at, at + access.count) };
+  // A large read goes out as a view of guest memory, which the socket reads in place: such a
+  // message is written before reply() returns, while the mapping is still there.
+  const payload = access.count >= SEND_AT_ONCE_BYTES ? dmaReadReplyPieces(reply) : encodeDmaReadReply(reply);
+  return { kind: 'reply', payload };
 };
 
 const dmaWrite = (frame: Frame, table: MappingTable, maxDataXferSize: number): DmaAnswer => {
@@ -91,6 +99,8 @@ export const serveDma = (
       next: ({ ep, frame, table }) => {
         frame.fds.forEach(options.closeFd);
         respond(ep, frame, table, options.maxDataXferSize);
+        // A DMA_WRITE's data is in guest memory now: its buffer can take the next one.
+        frame.release?.();
       },
       error: () => undefined,
     });

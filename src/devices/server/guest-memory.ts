@@ -2,28 +2,35 @@
  * Device access to guest memory by IOVA: through our mmap of the client's fd when it sent one,
  * by DMA_READ/DMA_WRITE requests otherwise, chunked by the client's max_data_xfer_size.
  */
-import { Observable, catchError, concatMap, defer, from, map, of, range, take, throwError, toArray, type OperatorFunction } from 'rxjs';
+import { Observable, catchError, concatMap, defer, from, ignoreElements, map, of, range, take, throwError, toArray, type OperatorFunction } from 'rxjs';
 import { Command } from '../../protocol/constants.js';
-import { decodeDmaReadReply, decodeDmaWriteReply, encodeDmaReadRequest, encodeDmaWriteRequest } from '../../protocol/dma-access.js';
+import {
+  decodeDmaReadReply,
+  decodeDmaWriteReply,
+  dmaWriteRequestPieces,
+  encodeDmaReadRequest,
+  encodeDmaWriteRequest,
+} from '../../protocol/dma-access.js';
 import { Errno } from '../../protocol/errno.js';
 import { ReplyTimeoutError } from '../../protocol/errors.js';
+import { SEND_AT_ONCE_BYTES } from '../../streams/connection.js';
 import { resolveRange, type DmaSegment } from './dma-table.js';
 import { DmaError, errnoOf } from './errors.js';
 import type { SessionLink, DeviceState } from './state.js';
 import type { GuestMemory } from './types.js';
-import { copyIn, copyOut, copyOutInto } from './windows.js';
+import { copyIn, copyOutInto } from './windows.js';
+
+/** An access's failure as a DmaError (a timed-out request is ETIMEDOUT, anything else keeps its errno or is EIO). */
+const toDmaError = (err: unknown, iova: number, length: number): DmaError => {
+  if (err instanceof DmaError) return err;
+  const errno = err instanceof ReplyTimeoutError ? Errno.ETIMEDOUT : errnoOf(err);
+  return new DmaError(errno, iova, length, (err as Error)?.message ?? String(err), { cause: err });
+};
 
 const asDmaError =
   <T>(iova: number, length: number): OperatorFunction<T, T> =>
   (source) =>
-    source.pipe(
-      catchError((err: unknown) => {
-        if (err instanceof DmaError) return throwError(() => err);
-        const errno = err instanceof ReplyTimeoutError ? Errno.ETIMEDOUT : errnoOf(err);
-        return throwError(() => new DmaError(errno, iova, length, (err as Error).message ?? String(err), { cause: err }));
-      }),
-    );
-
+    source.pipe(catchError((err: unknown) => throwError(() => toDmaError(err, iova, length))));
 /** The session and the segments of an access, or a DmaError. */
 const plan = (state: DeviceState, iova: number, length: number, access: 'read' | 'write'): { link: SessionLink; segments: DmaSegment[] } => {
   if (!Number.isSafeInteger(iova) || iova < 0 || !Number.isSafeInteger(iova + length)) {
@@ -42,27 +49,31 @@ const chunks = (iova: number, length: number, max: number): Observable<{ address
   );
 };
 
-// One part is already the whole answer: joining it would copy it again for nothing (1 MiB reads).
-const joined = (parts: Buffer[], length?: number): Buffer =>
-  parts.length === 1 && (length === undefined || parts[0]!.length === length) ? parts[0]! : Buffer.concat(parts, length);
-
-const readByMessage = (link: SessionLink, iova: number, length: number): Observable<Buffer> =>
+/**
+ * Reads by DMA_READ requests, chunk by chunk, into `target` from `at`. Each reply is copied into
+ * place as it comes and its buffer given back for the next reply to reuse.
+ */
+const readByMessageInto = (link: SessionLink, iova: number, length: number, target: Buffer, at: number): Observable<void> =>
   chunks(iova, length, link.client.max_data_xfer_size).pipe(
     concatMap((c) =>
       link.dma.request(Command.DMA_READ, encodeDmaReadRequest(c)).pipe(
         take(1),
-        map((f) => decodeDmaReadReply(f.payload, c).data ?? Buffer.alloc(0)),
+        map((f) => {
+          decodeDmaReadReply(f.payload, c).data?.copy(target, at + c.at);
+          f.release?.();
+        }),
       ),
     ),
-    toArray(),
-    map((parts) => joined(parts)),
+    ignoreElements(),
   );
 
 const writeByMessage = (link: SessionLink, iova: number, data: Buffer): Observable<void> =>
   chunks(iova, data.length, link.client.max_data_xfer_size).pipe(
     concatMap((c) => {
       const request = { address: c.address, data: data.subarray(c.at, c.at + c.count) };
-      return link.dma.request(Command.DMA_WRITE, encodeDmaWriteRequest(request)).pipe(
+      // A large chunk is sent from the device's buffer itself (written before request() returns).
+      const payload = c.count >= SEND_AT_ONCE_BYTES ? dmaWriteRequestPieces(request) : encodeDmaWriteRequest(request);
+      return link.dma.request(Command.DMA_WRITE, payload).pipe(
         take(1),
         map((f) => void decodeDmaWriteReply(f.payload, { address: c.address, count: c.count })),
       );
@@ -71,57 +82,101 @@ const writeByMessage = (link: SessionLink, iova: number, data: Buffer): Observab
     map(() => undefined),
   );
 
-const readSegment = (link: SessionLink, s: DmaSegment): Observable<Buffer> =>
-  s.mapping.memory
-    ? defer(() => of(copyOut(s.mapping.memory!, s.iova - s.mapping.iova, s.length)))
-    : readByMessage(link, s.iova, s.length);
-
 const writeSegment = (link: SessionLink, s: DmaSegment, data: Buffer): Observable<void> =>
   s.mapping.memory
     ? defer(() => of(copyIn(s.mapping.memory!, s.iova - s.mapping.iova, data)))
     : writeByMessage(link, s.iova, data);
 
-/** Reads guest memory as the state describes it. */
-export const readGuest = (state: DeviceState, iova: number, length: number): Observable<Buffer> =>
-  defer(() => {
-    const { link, segments } = plan(state, iova, length, 'read');
-    return from(segments).pipe(
-      concatMap((s) => readSegment(link, s)),
-      toArray(),
-      map((parts) => joined(parts, length)),
-    );
-  }).pipe(asDmaError(iova, length));
-
 const readSegmentInto = (link: SessionLink, s: DmaSegment, target: Buffer, at: number): Observable<void> =>
   s.mapping.memory
     ? defer(() => of(copyOutInto(s.mapping.memory!, s.iova - s.mapping.iova, target, at, s.length)))
-    : readByMessage(link, s.iova, s.length).pipe(map((data) => void data.copy(target, at)));
+    : readByMessageInto(link, s.iova, s.length, target, at);
 
-/** Reads guest memory into a buffer of the device's, as the state describes it. */
-export const readGuestInto = (state: DeviceState, iova: number, target: Buffer): Observable<void> =>
-  defer(() => {
-    const { link, segments } = plan(state, iova, target.length, 'read');
-    return from(segments).pipe(
+/**
+ * One kind of access (`A` is its argument: a length, a target, data): how it runs all at once when
+ * every segment is mapped, and segment by segment otherwise. The kinds are module constants, so an
+ * access creates no functions of its own.
+ */
+interface AccessKind<A, T> {
+  readonly kind: 'read' | 'write';
+  /** Every segment has our mapping: copies in place, synchronously. */
+  mapped(segments: readonly DmaSegment[], iova: number, arg: A): T;
+  /** Some segment goes by DMA_READ/DMA_WRITE messages: the segments in order. */
+  segmented(link: SessionLink, segments: readonly DmaSegment[], iova: number, arg: A): Observable<T>;
+}
+
+const allMapped = (segments: readonly DmaSegment[]): boolean => segments.every((s) => s.mapping.memory !== undefined);
+
+/**
+ * An access against the state current when it is subscribed. When every byte is in our mappings
+ * (the client sent fds) it is a few copies done on subscription, with no operator chain: devices
+ * make many small accesses, and an access's Observable machinery would cost far more than its copy.
+ */
+const guestAccess = <A, T>(state: () => DeviceState, k: AccessKind<A, T>, iova: number, length: number, arg: A): Observable<T> =>
+  new Observable<T>((subscriber) => {
+    let planned: { link: SessionLink; segments: DmaSegment[] };
+    try {
+      planned = plan(state(), iova, length, k.kind);
+      if (allMapped(planned.segments)) {
+        const value = k.mapped(planned.segments, iova, arg);
+        subscriber.next(value);
+        subscriber.complete();
+        return undefined;
+      }
+    } catch (err) {
+      subscriber.error(toDmaError(err, iova, length));
+      return undefined;
+    }
+    return k.segmented(planned.link, planned.segments, iova, arg).pipe(asDmaError(iova, length)).subscribe(subscriber);
+  });
+
+const copyAllInto = (segments: readonly DmaSegment[], iova: number, target: Buffer): void => {
+  for (const s of segments) copyOutInto(s.mapping.memory!, s.iova - s.mapping.iova, target, s.iova - iova, s.length);
+};
+
+const READ_INTO: AccessKind<Buffer, void> = {
+  kind: 'read',
+  mapped: copyAllInto,
+  segmented: (link, segments, iova, target) =>
+    from(segments).pipe(
       concatMap((s) => readSegmentInto(link, s, target, s.iova - iova)),
       toArray(),
       map(() => undefined),
-    );
-  }).pipe(asDmaError(iova, target.length));
+    ),
+};
 
-/** Writes guest memory as the state describes it. */
-export const writeGuest = (state: DeviceState, iova: number, data: Buffer): Observable<void> =>
-  defer(() => {
-    const { link, segments } = plan(state, iova, data.length, 'write');
-    return from(segments).pipe(
-      concatMap((s) => writeSegment(link, s, data.subarray(s.iova - iova, s.iova - iova + s.length))),
+const READ: AccessKind<number, Buffer> = {
+  kind: 'read',
+  mapped: (segments, iova, length) => {
+    const out = Buffer.allocUnsafe(length);
+    copyAllInto(segments, iova, out);
+    return out;
+  },
+  segmented: (link, segments, iova, length) =>
+    defer(() => {
+      const out = Buffer.allocUnsafe(length);
+      return READ_INTO.segmented(link, segments, iova, out).pipe(map(() => out));
+    }),
+};
+
+const pieceOf = (data: Buffer, iova: number, s: DmaSegment): Buffer => data.subarray(s.iova - iova, s.iova - iova + s.length);
+
+const WRITE: AccessKind<Buffer, void> = {
+  kind: 'write',
+  mapped: (segments, iova, data) => {
+    for (const s of segments) copyIn(s.mapping.memory!, s.iova - s.mapping.iova, pieceOf(data, iova, s));
+  },
+  segmented: (link, segments, iova, data) =>
+    from(segments).pipe(
+      concatMap((s) => writeSegment(link, s, pieceOf(data, iova, s))),
       toArray(),
       map(() => undefined),
-    );
-  }).pipe(asDmaError(iova, data.length));
+    ),
+};
 
-/** Guest memory through the latest state of `state$` (taken when each access is subscribed). */
-export const guestMemory = (state$: Observable<DeviceState>): GuestMemory => ({
-  read: (iova, length) => state$.pipe(take(1), concatMap((s) => readGuest(s, iova, length))),
-  readInto: (iova, target) => state$.pipe(take(1), concatMap((s) => readGuestInto(s, iova, target))),
-  write: (iova, data) => state$.pipe(take(1), concatMap((s) => writeGuest(s, iova, data))),
+/** Guest memory through the state of the fold as it is when each access is subscribed. */
+export const guestMemory = (state: () => DeviceState): GuestMemory => ({
+  read: (iova, length) => guestAccess(state, READ, iova, length, length),
+  readInto: (iova, target) => guestAccess(state, READ_INTO, iova, target.length, target),
+  write: (iova, data) => guestAccess(state, WRITE, iova, data.length, data),
 });

@@ -89,7 +89,7 @@ const context = (rt: Omit<Runtime, 'ctx' | 'ports' | 'unsubscribe'>): DeviceCont
       }
       rt.triggers.next({ type, vector });
     },
-    dma: guestMemory(state$),
+    dma: guestMemory(() => rt.state.value),
     mappings$: state$.pipe(map((s) => s.session?.mappings ?? []), distinctUntilChanged(), map(dmaRanges)),
     connected$: state$.pipe(map((s) => s.session !== undefined), distinctUntilChanged()),
     config$: state$.pipe(map((s) => s.config), distinctUntilChanged()),

@@ -52,13 +52,6 @@ export const copyOutInto = (g: GuestWindows, at: number, out: Buffer, outAt = 0,
   eachPiece(g, at, length, (bytes, from, done, n) => bytes.copy(out, outAt + done, from, from + n));
 };
 
-/** Copies `length` bytes at `at` out of the windows. */
-export const copyOut = (g: GuestWindows, at: number, length: number): Buffer => {
-  const out = Buffer.allocUnsafe(length);
-  copyOutInto(g, at, out);
-  return out;
-};
-
 /** Copies `data` into the windows at `at`. */
 export const copyIn = (g: GuestWindows, at: number, data: Buffer): void => {
   eachPiece(g, at, data.length, (bytes, from, done, n) => data.copy(bytes, from, done, done + n));

@@ -29,6 +29,8 @@ export const regionRead: CommandHandler = (rt, state, frame) => {
 export const regionWrite: CommandHandler = (rt, state, frame) => {
   const req = decodeRegionWriteRequest(frame.payload, limitsOf(rt));
   const access = { kind: 'write', region: req.region, offset: req.offset, data: Buffer.from(req.data ?? Buffer.alloc(0)) } as const;
+  // The handler gets its own copy of the data: the message's buffer can take the next one.
+  frame.release?.();
   return then(accessRegion(rt, state, access), (o): Outcome => ({
     state: o.state,
     payload: encodeRegionWriteReply({ offset: req.offset, region: req.region, count: req.count }),
