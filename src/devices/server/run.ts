@@ -13,13 +13,13 @@ import {
   isObservable,
   map,
   merge,
-  mergeScan,
   of,
   catchError,
   tap,
   using,
   type OperatorFunction,
 } from 'rxjs';
+import { foldInOrder } from '../../operators/foldInOrder.js';
 import type { Connection } from '../../streams/connection.js';
 import { releaseMappings } from './commands/dma.js';
 import type { PciDevice } from './device.js';
@@ -101,7 +101,7 @@ const serveRuntime = (rt: Runtime, connections$: Observable<Connection>): Observ
   );
   const triggers$ = rt.triggers.pipe(map((t): DeviceEvent => ({ kind: 'trigger', ...t })));
   const fold$ = merge(sessions$, triggers$).pipe(
-    mergeScan(step(rt), rt.state.value, 1),
+    foldInOrder(step(rt), rt.state.value),
     tap((s) => rt.state.next(s)),
     ignoreElements(),
   );

@@ -2,6 +2,7 @@
 import { Observable, catchError, isObservable, map, of, take, throwIfEmpty } from 'rxjs';
 import { commandName } from '../../protocol/constants.js';
 import { Errno } from '../../protocol/errno.js';
+import type { FoldStep } from '../../operators/foldInOrder.js';
 import type { Frame } from '../../streams/frame.js';
 import type { Endpoint } from '../endpoint.js';
 import { route, type Route } from './commands/route.js';
@@ -85,10 +86,6 @@ const trigger = (rt: Runtime, state: DeviceState, type: IrqType, vector: number)
   return d.state;
 };
 
-/** A step's result as the fold takes it: a plain state (the common, synchronous case) is wrapped once. */
-const settled = (out: DeviceState | Observable<DeviceState>, state: DeviceState): Observable<DeviceState> =>
-  isObservable(out) ? out.pipe(catchError(() => of(state))) : of(out);
-
 /** The state after one event, plain when it was reached synchronously. */
 const next = (rt: Runtime, routes: (command: number) => Route, state: DeviceState, event: DeviceEvent): DeviceState | Observable<DeviceState> => {
   // A switch rather than a ts-pattern match: this runs for every command, and a match costs microseconds.
@@ -110,14 +107,18 @@ const unknownEvent = (event: never): never => {
   throw new TypeError(`unknown device event ${JSON.stringify(event)}`);
 };
 
-/** The fold's step function for `rt`; it never errors (a failing step keeps the state it started from). */
-export const step = (rt: Runtime): ((state: DeviceState, event: DeviceEvent) => Observable<DeviceState>) => {
+/**
+ * The fold's step function for `rt` (see foldInOrder): the next state, plain when it was reached
+ * synchronously. It never errors: a failing step keeps the state it started from.
+ */
+export const step = (rt: Runtime): FoldStep<DeviceEvent, DeviceState> => {
   const routes = routeCache(rt.options.limits.maxMsgFds);
   return (state, event) => {
     try {
-      return settled(next(rt, routes, state, event), state);
+      const out = next(rt, routes, state, event);
+      return isObservable(out) ? out.pipe(catchError(() => of(state))) : out;
     } catch {
-      return of(state);
+      return state;
     }
   };
 };
