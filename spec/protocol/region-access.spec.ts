@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
+import { MalformedMessageError } from '../../src/protocol/errors.js';
 import {
   decodeRegionReadReply, decodeRegionReadRequest, decodeRegionWriteReply, decodeRegionWriteRequest,
   encodeRegionReadReply, encodeRegionReadRequest, encodeRegionWriteReply, encodeRegionWriteRequest,
@@ -87,6 +88,48 @@ test('region accesses round-trip', () => {
       assert.equal(decodeRegionReadRequest(encodeRegionReadRequest(header)), header);
       assert.equal(decodeRegionWriteReply(encodeRegionWriteReply(header), header), header);
     }),
+  );
+});
+
+/** What a request decoder must make of any payload: the fields, or the field it rejects first. */
+const model = (p: Buffer, withData: boolean, max: number | undefined) => {
+  if (withData ? p.length < 16 : p.length !== 16) return 'payload';
+  if (p.readBigUInt64LE(0) > BigInt(Number.MAX_SAFE_INTEGER)) return 'offset';
+  const count = p.readUInt32LE(12);
+  if (max !== undefined && count > max) return 'count';
+  if (withData && count !== p.length - 16) return 'count';
+  const fields = { offset: Number(p.readBigUInt64LE(0)), region: p.readUInt32LE(8), count };
+  return withData ? { ...fields, data: p.subarray(16) } : fields;
+};
+const outcome = (decode: () => unknown) => {
+  try {
+    return decode();
+  } catch (err) {
+    assert.instance(err, MalformedMessageError);
+    return (err as MalformedMessageError).field;
+  }
+};
+
+test('request decoders accept exactly the well-formed payloads, whatever the bytes', () => {
+  // Lengths and counts near each other, so that well-formed payloads are common too.
+  const payload = fc.tuple(fc.uint8Array({ minLength: 0, maxLength: 24 }), fc.integer({ min: 0, max: 10 }), fc.boolean()).map(
+    ([bytes, count, sane]) => {
+      const p = Buffer.from(bytes);
+      if (sane && p.length >= 16) {
+        p.writeUInt32LE(p.readUInt32LE(4) & 0x1fffff, 4);
+        p.writeUInt32LE(count, 12);
+      }
+      return p;
+    },
+  );
+  const limit = fc.option(fc.integer({ min: 0, max: 12 }), { nil: undefined });
+  fc.assert(
+    fc.property(payload, limit, (p, max) => {
+      const limits = max === undefined ? {} : { maxDataXferSize: max };
+      assert.equal(outcome(() => decodeRegionWriteRequest(p, limits)), model(p, true, max));
+      assert.equal(outcome(() => decodeRegionReadRequest(p, limits)), model(p, false, max));
+    }),
+    { numRuns: 2000 },
   );
 });
 

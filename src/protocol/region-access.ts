@@ -37,6 +37,26 @@ const readAccess = (r: PayloadReader) => ({
   count: r.u32(12, 'count'),
 });
 
+/** The largest high half of a u64 offset that stays a safe integer. */
+const HIGH_SAFE = 0x1fffff;
+
+/**
+ * The access struct of a well-formed request read directly, or undefined for anything the checked
+ * decoder below has to judge (short, offset past 2^53-1, count above the limit, wrong data length):
+ * register accesses are the server's most frequent commands.
+ */
+const wellFormed = (payload: Buffer, limits: TransferLimits, dataBytes: (count: number) => number): RegionAccess | undefined => {
+  if (payload.length < REGION_ACCESS_SIZE) return undefined;
+  const hi = payload.readUInt32LE(4);
+  const count = payload.readUInt32LE(12);
+  if (hi > HIGH_SAFE || (limits.maxDataXferSize !== undefined && count > limits.maxDataXferSize)) return undefined;
+  if (payload.length !== REGION_ACCESS_SIZE + dataBytes(count)) return undefined;
+  return { offset: hi * 0x1_0000_0000 + payload.readUInt32LE(0), region: payload.readUInt32LE(8), count };
+};
+
+const noData = (): number => 0;
+const countBytes = (count: number): number => count;
+
 const checkLimit = (r: PayloadReader, count: number, limits: TransferLimits): void => {
   const max = limits.maxDataXferSize;
   if (max !== undefined && count > max) r.fail('count', `${count} > max_data_xfer_size ${max}`, Errno.E2BIG);
@@ -48,6 +68,8 @@ export const encodeRegionReadRequest = (x: { offset: number; region: number; cou
 
 /** Decodes a REGION_READ request (exactly 16 bytes; count checked against the limit if given). */
 export const decodeRegionReadRequest = (payload: Buffer, limits: TransferLimits = {}): RegionAccess => {
+  const fast = wellFormed(payload, limits, noData);
+  if (fast) return fast;
   const r = reader('REGION_READ', payload).exactly(REGION_ACCESS_SIZE);
   const x = readAccess(r);
   checkLimit(r, x.count, limits);
@@ -84,6 +106,8 @@ export const encodeRegionWriteRequest = (x: { offset: number; region: number; da
 
 /** Decodes a REGION_WRITE request: count must equal the data length exactly (as libvfio-user). */
 export const decodeRegionWriteRequest = (payload: Buffer, limits: TransferLimits = {}): RegionAccess => {
+  const fast = wellFormed(payload, limits, countBytes);
+  if (fast) return { offset: fast.offset, region: fast.region, count: fast.count, data: payload.subarray(REGION_ACCESS_SIZE) };
   const r = reader('REGION_WRITE', payload).need(REGION_ACCESS_SIZE);
   const x = readAccess(r);
   checkLimit(r, x.count, limits);

@@ -22,7 +22,9 @@ export const putU32 = (buf: Buffer, offset: number, value: number, field: string
 /** Writes a u64 from a Number, which must be a safe non-negative integer. */
 export const putU64 = (buf: Buffer, offset: number, value: number, field: string): void => {
   checkInteger(field, value, Number.MAX_SAFE_INTEGER);
-  buf.writeBigUInt64LE(BigInt(value), offset);
+  // Two u32 halves rather than a BigInt (the value is a safe integer, so both are exact).
+  buf.writeUInt32LE(value % 0x1_0000_0000, offset);
+  buf.writeUInt32LE(Math.floor(value / 0x1_0000_0000), offset + 4);
 };
 
 /** Throws a RangeError for an encoder input that the protocol cannot express. */

@@ -39,8 +39,8 @@ const echoes = (p: Buffer, a: RegionAccess, dataBytes: number): boolean =>
   p.readUInt32LE(4) === Math.floor(a.offset / TWO_32);
 
 /**
- * The data of a REGION_READ reply to `a`, a view of the payload (frames are fresh buffers, never
- * reused). A reply that is not the exact echo goes through the protocol decoder, whose typed
+ * The data of a REGION_READ reply to `a`, a view of the payload (a reply frame is never released,
+ * so its buffer is never reused). A reply that is not the exact echo goes through the protocol decoder, whose typed
  * error names what is wrong; one it accepts is a short read.
  */
 export const readReplyData = (p: Buffer, a: RegionAccess): Buffer => {

@@ -2,6 +2,7 @@
 import { Observable, catchError, concatMap, isObservable, last, map, of } from 'rxjs';
 import { decodeRegionReadRequest, decodeRegionWriteRequest, encodeRegionReadReply, encodeRegionWriteReply } from '../../../protocol/region-access.js';
 import { decodeWriteMultiRequest, encodeWriteMultiReply, type WriteMultiEntry } from '../../../protocol/write-multi.js';
+import { isNoReply } from '../../../protocol/header.js';
 import { errnoOf } from '../errors.js';
 import type { AccessAnswer } from '../msix-region.js';
 import { accessRegion } from '../regions.js';
@@ -31,10 +32,9 @@ export const regionWrite: CommandHandler = (rt, state, frame) => {
   const access = { kind: 'write', region: req.region, offset: req.offset, data: Buffer.from(req.data ?? Buffer.alloc(0)) } as const;
   // The handler gets its own copy of the data: the message's buffer can take the next one.
   frame.release?.();
-  return then(accessRegion(rt, state, access), (o): Outcome => ({
-    state: o.state,
-    payload: encodeRegionWriteReply({ offset: req.offset, region: req.region, count: req.count }),
-  }));
+  // A posted write gets no reply: nothing to encode.
+  const payload = isNoReply(frame.header) ? undefined : encodeRegionWriteReply({ offset: req.offset, region: req.region, count: req.count });
+  return then(accessRegion(rt, state, access), (o): Outcome => ({ state: o.state, payload }));
 };
 
 /** Progress through the entries of a REGION_WRITE_MULTI. */
