@@ -1,20 +1,23 @@
 /**
  * Profiles one operation of the region or dma benchmark on both sides (client and served
  * benchmark device) and prints where the time goes. Not part of `npm run bench`: run
- * `npx tsx bench/profile-ops.ts [--op=read|write|dma-read|dma-write] [--ops=N] [--size=BYTES]
+ * `npx tsx bench/profile-ops.ts [--op=read|write|posted|dma-read|dma-write] [--ops=N] [--size=BYTES]
  * [--mode=fd|message] [--interval=us]` (and the benchmarks' --pin/--cpu options; --pin=cross keeps
  * one side's time out of the other's profile).
  * - read, write: synchronous REGION_READ / REGION_WRITE of 4 bytes, awaited one by one (default);
+ * - posted: posted REGION_WRITEs of 4 bytes in batches of 2000, each closed by a fence;
  * - dma-read, dma-write: the device's guest-memory reads (readInto) or writes of --size bytes
  *   (default 1 MiB), through the fd mapping or by DMA messages as --mode says (default message).
  * The raw profiles are kept in bench/results/ (open them in Chrome DevTools).
  */
+import { concat, concatMap, lastValueFrom, range } from 'rxjs';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BENCH_BAR, BenchReg, DmaOp } from './devices/benchDevice.js';
 import { GUEST_IOVA, openDmaClient, runCommand } from './dma/runners.js';
 import type { DmaModeName } from './lib/client.js';
+import { benchArgs } from './lib/args.js';
 import { environment, environmentLine } from './lib/env.js';
 import { profileTables } from './lib/profileTables.js';
 import { startProfiler, type CpuProfile } from './lib/profiler.js';
@@ -23,17 +26,11 @@ import { startServer } from './lib/vfuServer.js';
 import { place } from './transport/placement.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const options = new Map(
-  process.argv
-    .slice(2)
-    .filter((a) => a.startsWith('--'))
-    .map((a) => {
-      const [key, ...value] = a.slice(2).split('=');
-      return [key!, value.join('=') || 'true'] as const;
-    }),
-);
+const { options } = benchArgs();
 const kind = options.get('op') ?? 'read';
-if (!['read', 'write', 'dma-read', 'dma-write'].includes(kind)) throw new Error('--op must be read, write, dma-read or dma-write');
+if (!['read', 'write', 'posted', 'dma-read', 'dma-write'].includes(kind)) {
+  throw new Error('--op must be read, write, posted, dma-read or dma-write');
+}
 const dma = kind.startsWith('dma-');
 const size = Number(options.get('size') ?? 1 << 20);
 const mode = (options.get('mode') ?? (dma ? 'message' : 'fd')) as DmaModeName;
@@ -44,6 +41,7 @@ const DATA = Buffer.from([0xde, 0xad, 0xbe, 0xef]);
 const what: Record<string, string> = {
   read: 'synchronous REGION_READs of 4 bytes',
   write: 'synchronous REGION_WRITEs of 4 bytes',
+  posted: 'posted REGION_WRITEs of 4 bytes (batches of 2000, then a fence)',
   'dma-read': `device DMA reads of ${size} bytes (${mode})`,
   'dma-write': `device DMA writes of ${size} bytes (${mode})`,
 };
@@ -63,10 +61,17 @@ const main = async () => {
     const region = client.dev.region(BENCH_BAR);
     const dmaOp = kind === 'dma-read' ? DmaOp.READ : DmaOp.WRITE;
     // A DMA batch is one device command running its accesses back to back; profiled as one op per access.
-    const batch = dma ? Math.max(1, Math.floor((64 << 20) / size)) : 1;
+    const batch = dma ? Math.max(1, Math.floor((64 << 20) / size)) : kind === 'posted' ? 2000 : 1;
+    const rx = client.dev.rx.region(BENCH_BAR);
+    const posted = () =>
+      lastValueFrom(concat(range(0, batch).pipe(concatMap(() => rx.write(BenchReg.SCRATCH, DATA, { posted: true }))), client.dev.rx.fence()), {
+        defaultValue: undefined,
+      });
     const op = dma
       ? () => runCommand(client.dev, { op: dmaOp, reps: batch, size, iova: GUEST_IOVA })
-      : kind === 'write'
+      : kind === 'posted'
+        ? posted
+        : kind === 'write'
         ? () => region.write(BenchReg.SCRATCH, DATA, { posted: false })
         : () => region.read(BenchReg.SCRATCH, 4);
     for (let i = 0; i < Math.ceil(warmup / batch); i++) await op();

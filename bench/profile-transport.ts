@@ -10,6 +10,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchArgs } from './lib/args.js';
 import { environment, environmentLine } from './lib/env.js';
 import { profileTables } from './lib/profileTables.js';
 import { startProfiler, type CpuProfile } from './lib/profiler.js';
@@ -20,15 +21,7 @@ import { place } from './transport/placement.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-const options = new Map(
-  process.argv
-    .slice(2)
-    .filter((a) => a.startsWith('--'))
-    .map((a) => {
-      const [key, ...value] = a.slice(2).split('=');
-      return [key!, value.join('=') || 'true'] as const;
-    }),
-);
+const { options } = benchArgs();
 const roundtrips = Number(options.get('roundtrips') ?? 50_000);
 const interval = Number(options.get('interval') ?? 100);
 const warmup = 3_000;

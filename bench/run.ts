@@ -3,6 +3,7 @@
  * `--key=value` arguments are options for the benchmarks (e.g. `--roundtrips=5000`).
  * The report (markdown) goes to stdout, progress to stderr, JSON to bench/results/<name>.json.
  */
+import { benchArgs } from './lib/args.js';
 import { environment, environmentLine } from './lib/env.js';
 import { writeResults } from './lib/results.js';
 import type { BenchContext, Benchmark } from './lib/types.js';
@@ -15,21 +16,8 @@ import { transport } from './transport.js';
 /** Every benchmark; adding one is its import above and its name here. */
 const registry: readonly Benchmark[] = [transport, region, dma, maps, memory];
 
-const parseArgs = (args: readonly string[]) => {
-  const names: string[] = [];
-  const options = new Map<string, string>();
-  for (const arg of args) {
-    if (!arg.startsWith('--')) names.push(arg);
-    else {
-      const [key, ...value] = arg.slice(2).split('=');
-      options.set(key!, value.length ? value.join('=') : 'true');
-    }
-  }
-  return { names, options };
-};
-
 const main = async () => {
-  const { names, options } = parseArgs(process.argv.slice(2));
+  const { names, options } = benchArgs();
   const unknown = names.filter((n) => !registry.some((b) => b.name === n));
   if (unknown.length) {
     console.error(`unknown benchmark: ${unknown.join(', ')}; known: ${registry.map((b) => b.name).join(', ')}`);
