@@ -62,6 +62,15 @@ test('without sizes, BARs whose register reads 0 are left out', () => {
   assert.ok(lines.includes('\tAddress: 00000000  Data: 0000'));
 });
 
+test('a BAR whose region has size 0 is left out even when its register shows type bits', () => {
+  // libvfio-user's config space sets the I/O bit of BARs it does not implement.
+  const bytes = Buffer.from(buildConfigSpace(conventional).bytes);
+  for (let bar = 0; bar < 6; bar++) bytes.writeUInt32LE(1, 0x10 + bar * 4);
+  const regions = (sizes: (number | undefined)[]) => formatConfig(parseConfigSpace(bytes), { barSizes: sizes }).filter((l) => l.startsWith('Region'));
+  assert.equal(regions([0, 0, 0x100, 0, 0, 0]), ['Region 2: I/O ports at <unassigned> [size=256]']);
+  assert.equal(regions([undefined, 0, 0x100]).map((l) => l.slice(0, 8)), ['Region 0', 'Region 2', 'Region 3', 'Region 4', 'Region 5'], 'without a size, the register decides');
+});
+
 test('unknown capabilities are named by id and warnings come last', () => {
   const b = Buffer.alloc(256);
   b.writeUInt16LE(0x0010, 0x06);

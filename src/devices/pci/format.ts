@@ -6,7 +6,10 @@ import type { ParsedBar, ParsedConfig } from './parse.js';
 
 /** Sizes the caller knows (from region info), which config bytes alone cannot tell. */
 export interface FormatOptions {
-  /** Size of each BAR by index; a BAR with a size is shown even when its register reads 0. */
+  /**
+   * Size of each BAR by index: a BAR with a size is shown even when its register reads 0, one of size
+   * 0 is not shown at all; an index without an entry is judged by its register.
+   */
   readonly barSizes?: readonly (number | bigint | undefined)[];
   readonly romSize?: number;
 }
@@ -33,7 +36,8 @@ const statusLine = (s: number): string => {
 };
 
 const barLine = (bar: ParsedBar, size: number | bigint | undefined): string | undefined => {
-  if (bar.raw === 0 && !size) return undefined;
+  // A BAR known to have no size is not implemented, whatever type bits its register shows (as lspci).
+  if (size === 0 || size === 0n || (bar.raw === 0 && !size)) return undefined;
   const sized = size ? ` [size=${sizeText(size)}]` : '';
   if (bar.kind === 'io') return `Region ${bar.index}: I/O ports at ${bar.address ? hex(bar.address, 4) : '<unassigned>'}${sized}`;
   const type = `${bar.is64 ? '64-bit' : '32-bit'}, ${bar.prefetchable ? 'prefetchable' : 'non-prefetchable'}`;
