@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { guestMemory, type Device, type Interrupt } from '../../../src/devices/client/index.js';
 import { DMA_MAX_LENGTH, DmaReg, DmaStatus, dmaEngineDevice } from '../../../src/devices/samples/index.js';
 import { Errno } from '../../../src/protocol/index.js';
+import type { TraceEvent } from '../../../src/streams/trace.js';
 import { modes, session } from './harness.js';
 
 const RAM = 0x100000;
@@ -134,3 +135,29 @@ for (const [mode, options] of Object.entries(modes)) {
 
   test.run();
 }
+
+const traced = suite('dma-engine, traced by the server');
+
+traced('onTrace sees the client socket and the twin socket, DMA requests included', async () => {
+  const memory = guestMemory();
+  const ram = memory.add({ iova: RAM, size: 0x10000 });
+  ram.buffer.fill(7, 0, 0x100);
+  const seen: TraceEvent[] = [];
+  // Message-mode DMA with fds allowed: DMA_MAP carries no fd, the server opens the twin socket.
+  const s = await session(dmaEngineDevice(), { dmaMode: 'message' }, memory, { onTrace: (e) => seen.push(e) });
+  assert.ok(s.dev.twinSocket);
+  await s.dev.enableInterrupts('msix');
+  const irqs = s.dev.interrupts();
+  await enableMsix(s.dev);
+  await startCopy(s.dev, RAM, RAM + 0x1000, 0x100, 0);
+  await irqs.next();
+  assert.ok(ram.buffer.subarray(0x1000, 0x1100).equals(Buffer.alloc(0x100, 7)));
+  const line = (e: TraceEvent) => `${e.direction} ${e.type} ${e.commandName}`;
+  assert.equal(seen.slice(0, 2).map(line), ['in command VERSION', 'out reply VERSION']);
+  const dma = seen.filter((e) => e.commandName.startsWith('DMA_READ') || e.commandName.startsWith('DMA_WRITE')).map(line);
+  assert.equal(dma, ['out command DMA_READ', 'in reply DMA_READ', 'out command DMA_WRITE', 'in reply DMA_WRITE']);
+  await s.close();
+  memory.close();
+});
+
+traced.run();

@@ -10,13 +10,16 @@ import { sampleDevices } from '../../devices/samples/index.js';
 import { errnoName } from '../../protocol/index.js';
 import { parseNumber } from '../args.js';
 import { CliError, errnoText, usageError } from '../errors.js';
+import type { TraceEvent } from '../../streams/trace.js';
 import { formatServerEvent } from '../format/events.js';
+import { traceLine } from '../format/payload.js';
 import { print, printError } from '../output.js';
 
 interface ServeFlags {
   readonly socketPath?: string;
   readonly fd?: string;
   readonly verbose?: boolean;
+  readonly trace?: boolean;
 }
 
 /** An inherited fd, checked to be a socket before the server takes it over. */
@@ -52,10 +55,12 @@ const show = (name: string, verbose: boolean) => (e: ServerEvent) => {
 };
 
 /** Serves until a signal; resolves once everything is closed and the socket file removed. */
-const serveUntilStopped = (name: string, target: ServeTarget, verbose: boolean): Promise<void> => {
+const serveUntilStopped = (name: string, target: ServeTarget, flags: ServeFlags): Promise<void> => {
+  const verbose = flags.verbose === true;
   const device = sampleDevices[name]!.create();
   const stop$ = signal$('SIGTERM', 'SIGINT').pipe(tap((s) => verbose && print(`stopping on ${s}`)));
-  const served$: Observable<ServerEvent> = serve(device, target).pipe(tap(show(name, verbose)), takeUntil(stop$));
+  const options = flags.trace ? { onTrace: (e: TraceEvent) => print(traceLine(e)) } : {};
+  const served$: Observable<ServerEvent> = serve(device, target, options).pipe(tap(show(name, verbose)), takeUntil(stop$));
   return lastValueFrom(served$, { defaultValue: undefined }).then(
     () => undefined,
     (err: unknown) => Promise.reject(listenFailure(err, target)),
@@ -74,7 +79,8 @@ export const serveCommand = (): Command =>
     .addOption(new Option('--socket-path <path>', 'create the listening socket at this path (mode 0600)').conflicts('fd'))
     .addOption(new Option('--fd <n>', 'serve on an inherited, already listening socket fd').conflicts('socketPath'))
     .option('-v, --verbose', 'print a line per client connection and disconnection')
+    .option('--trace', 'print every message exchanged with clients, decoded, as monitor does')
     .addHelpText('after', `\nSample devices:\n${deviceList}\n\nSIGTERM or SIGINT stops the server and removes the socket file.`)
     .action(async (name: string, flags: ServeFlags) => {
-      await serveUntilStopped(name, targetOf(flags), flags.verbose === true);
+      await serveUntilStopped(name, targetOf(flags), flags);
     });

@@ -3,6 +3,7 @@
  * and the subjects through which device code and the state fold talk.
  */
 import { BehaviorSubject, Subject, distinctUntilChanged, map, type Observable, type Unsubscribable } from 'rxjs';
+import type { TraceEvent } from '../../streams/trace.js';
 import type { ConfigEffect } from '../pci/index.js';
 import type { PciDevice } from './device.js';
 import { dmaRanges } from './dma-table.js';
@@ -29,6 +30,8 @@ export interface RuntimeOptions {
   readonly limits: ServerLimits;
   /** Reply timeout for our DMA requests (ms; 0 = none). */
   readonly timeoutMs: number;
+  /** Gets every message of the twin sockets this runtime opens (the caller traces the ones it gives). */
+  readonly onTrace?: (e: TraceEvent) => void;
 }
 
 /** The running device. `unsubscribe` releases its memfds and mappings. */

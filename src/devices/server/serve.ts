@@ -7,6 +7,7 @@ import { Observable, Subject, concat, defer, fromEvent, lastValueFrom, map, merg
 import { native as defaultNative } from '../../native/index.js';
 import type { Channel, Native } from '../../native/types.js';
 import { listen$, type ListenTarget } from '../../streams/listen.js';
+import type { TraceEvent } from '../../streams/trace.js';
 import type { PciDevice } from './device.js';
 import { nativeIo } from './io.js';
 import { runDevice, type ServerEvent } from './run.js';
@@ -23,6 +24,8 @@ export interface ServeOptions {
   readonly mode?: number;
   /** The native layer (default: the addon). */
   readonly native?: Native;
+  /** Gets every message sent or received, on each client's socket and twin socket (see TraceEvent). */
+  readonly onTrace?: (e: TraceEvent) => void;
 }
 
 /** Where to serve: `{ socketPath }` (created) or `{ fd }` (an already-listening socket, as `--fd`). */
@@ -46,8 +49,13 @@ export const serve = (device: PciDevice, target: ServeTarget, options: ServeOpti
       if (!inner.closed) listening.next({ kind: 'listening', path });
       return inner;
     });
-    const connections$ = channels$.pipe(map((ch) => serverConnection(io, limits, ch)));
-    return merge(listening, runDevice(device, connections$, { io, limits, timeoutMs: options.timeoutMs ?? 5000 }));
+    const { onTrace } = options;
+    const connections$ = channels$.pipe(
+      map((ch) => serverConnection(io, limits, ch)),
+      tap((c) => onTrace && c.trace$.subscribe(onTrace)),
+    );
+    const run = { io, limits, timeoutMs: options.timeoutMs ?? 5000, ...(onTrace ? { onTrace } : {}) };
+    return merge(listening, runDevice(device, connections$, run));
   });
 
 /** Emits (once) when the process receives one of `signals`; the handlers are removed on unsubscribe. */

@@ -22,6 +22,7 @@ const openTwin = (rt: Runtime): { endpoint: Endpoint; peerFd: number } | undefin
   try {
     const closeFd = (fd: number) => rt.io.close(fd);
     const conn = connection(rt.io.channelFromFd(pair[0]), { closeFd });
+    if (rt.options.onTrace) conn.trace$.subscribe(rt.options.onTrace);
     return { endpoint: endpoint(conn, { timeoutMs: rt.options.timeoutMs, closeFd }), peerFd: pair[1] };
   } catch {
     rt.io.close(pair[0]);
