@@ -34,10 +34,12 @@ test('lays out BARs, ROM, config, VGA and device-specific regions with their fla
   assert.equal(d.irqCounts, { intx: 1, msi: 4, msix: 4, err: 1, req: 1 });
 });
 
-test('the interrupt counts follow the pin and capabilities', () => {
+test('the interrupt counts follow the pin and capabilities; ERR and REQ have a vector unless turned off', () => {
   const d = pciDevice({ ids, bars: { 0: msixBar(16) }, capabilities: [msix(16, 0)] });
-  assert.equal(d.irqCounts, { intx: 0, msi: 0, msix: 16, err: 0, req: 0 });
+  assert.equal(d.irqCounts, { intx: 0, msi: 0, msix: 16, err: 1, req: 1 });
   assert.is(d.regions[0]!.size, 8192);
+  const quiet = pciDevice({ ids, irqs: { err: false, req: false } });
+  assert.equal(quiet.irqCounts, { intx: 0, msi: 0, msix: 0, err: 0, req: 0 });
 });
 
 test('device-specific regions fill the gap up to their index with empty regions', () => {

@@ -54,7 +54,10 @@ export interface PciDeviceOptions {
   readonly configSize?: 256 | 4096;
   /** Device-specific regions by index (>= 9). */
   readonly regions?: Readonly<Record<number, DeviceRegionDefinition>>;
-  /** Error and request notification interrupts (one vector each). */
+  /**
+   * Error and request notification interrupts, one vector each; both on unless set false, as
+   * libvfio-user does (QEMU turns on error recovery only when ERR has its vector, and warns otherwise).
+   */
   readonly irqs?: { readonly err?: boolean; readonly req?: boolean };
   readonly reset?: ResetHook;
   readonly behaviour?: Behaviour;

@@ -77,8 +77,8 @@ export const pciDevice = (options: PciDeviceOptions): PciDevice => {
     intx: (options.interruptPin ?? 0) > 0 ? 1 : 0,
     msi: layout.msi?.vectors ?? 0,
     msix: layout.msix?.tableSize ?? 0,
-    err: options.irqs?.err ? 1 : 0,
-    req: options.irqs?.req ? 1 : 0,
+    err: options.irqs?.err === false ? 0 : 1,
+    req: options.irqs?.req === false ? 0 : 1,
   };
   const name = options.name ?? `pci-${hex4(options.ids.vendorId)}-${hex4(options.ids.deviceId)}`;
   return Object.freeze({
