@@ -6,7 +6,7 @@ import { endpoint } from '../endpoint.js';
 import { parseConfigSpace, type ParsedConfig } from '../pci/parse.js';
 import type { Wire } from './call.js';
 import { coalescing } from './coalesce.js';
-import { deadlineScheduler } from './deadlines.js';
+import { deadlineScheduler } from '../../operators/deadlines.js';
 import { describePeer, openChannel$ } from './connect.js';
 import { assembleDevice, type ClientDevice } from './device.js';
 import { discover$, type Discovery } from './discover.js';

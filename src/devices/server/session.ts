@@ -1,5 +1,6 @@
 /** One client connection as a stream of fold events: VERSION first, then its commands in order. */
-import { EMPTY, Observable, catchError, concat, concatMap, connect, map, of, shareReplay, take } from 'rxjs';
+import { EMPTY, Observable, catchError, concat, concatMap, connect, map, of, shareReplay, take, type SchedulerLike } from 'rxjs';
+import { deadlineScheduler } from '../../operators/deadlines.js';
 import type { Channel } from '../../native/types.js';
 import { connection, type Connection } from '../../streams/connection.js';
 import type { Frame } from '../../streams/frame.js';
@@ -12,7 +13,7 @@ import type { ServerLimits, SessionLink } from './state.js';
 import type { DeviceEvent } from './step.js';
 
 /** Opens the twin socket: our end as an endpoint, the client's end to send (closed after the send). */
-const openTwin = (rt: Runtime): { endpoint: Endpoint; peerFd: number } | undefined => {
+const openTwin = (rt: Runtime, timers: SchedulerLike): { endpoint: Endpoint; peerFd: number } | undefined => {
   let pair: [number, number];
   try {
     pair = rt.io.socketpair();
@@ -23,7 +24,7 @@ const openTwin = (rt: Runtime): { endpoint: Endpoint; peerFd: number } | undefin
     const closeFd = (fd: number) => rt.io.close(fd);
     const conn = connection(rt.io.channelFromFd(pair[0]), { closeFd });
     if (rt.options.onTrace) conn.trace$.subscribe(rt.options.onTrace);
-    return { endpoint: endpoint(conn, { timeoutMs: rt.options.timeoutMs, closeFd }), peerFd: pair[1] };
+    return { endpoint: endpoint(conn, { timeoutMs: rt.options.timeoutMs, closeFd, scheduler: timers }), peerFd: pair[1] };
   } catch {
     rt.io.close(pair[0]);
     rt.io.close(pair[1]);
@@ -35,9 +36,9 @@ const openTwin = (rt: Runtime): { endpoint: Endpoint; peerFd: number } | undefin
  * Negotiates on the first frame and replies; throws (EINVAL) when it is not an acceptable
  * VERSION. The twin socket is offered when the client proposes it and can take its fd.
  */
-const handshake = (rt: Runtime, ep: Endpoint, frame: Frame): SessionLink => {
+const handshake = (rt: Runtime, ep: Endpoint, frame: Frame, timers: SchedulerLike): SessionLink => {
   const proposal = decodeProposal(frame);
-  let twin = wantsTwin(proposal) ? openTwin(rt) : undefined;
+  let twin = wantsTwin(proposal) ? openTwin(rt, timers) : undefined;
   const reply = versionReply(proposal, rt.options.limits, twin !== undefined);
   if (!reply.twin && twin) {
     twin.endpoint.close();
@@ -78,15 +79,17 @@ const attached = (link: SessionLink, frames$: Observable<Frame>, closed$: Observ
 export const sessionEvents = (conn: Connection, rt: Runtime): Observable<DeviceEvent> =>
   new Observable<DeviceEvent>((subscriber) => {
     const closeFd = (fd: number) => rt.io.close(fd);
-    const ep = endpoint(conn, { timeoutMs: rt.options.timeoutMs, closeFd });
+    // Our DMA requests' reply timeouts, nearly all cancelled by the reply: no OS timer per request.
+    const timers = deadlineScheduler();
+    const ep = endpoint(conn, { timeoutMs: rt.options.timeoutMs, closeFd, scheduler: timers });
     let twin: Endpoint | undefined;
     // The cause is kept from the start: commands$ completes just before closed$ emits it.
     const closed$ = ep.closed$.pipe(shareReplay(1));
-    const subscription = closed$.subscribe();
+    const subscription = closed$.subscribe(() => timers.dispose());
     const onFirst = (first: Frame, frames$: Observable<Frame>): Observable<DeviceEvent> => {
       let link: SessionLink;
       try {
-        link = handshake(rt, ep, first);
+        link = handshake(rt, ep, first, timers);
       } catch (err) {
         return refuse(rt, ep, first, err);
       }
@@ -102,6 +105,7 @@ export const sessionEvents = (conn: Connection, rt: Runtime): Observable<DeviceE
       subscription.unsubscribe();
       twin?.close();
       ep.close();
+      timers.dispose();
     };
   });
 
