@@ -1,19 +1,11 @@
 /**
  * Device access to guest memory by IOVA: through our mmap of the client's fd when it sent one,
- * by DMA_READ/DMA_WRITE requests otherwise, chunked by the client's max_data_xfer_size.
+ * by DMA_READ/DMA_WRITE requests otherwise (dma-messages.ts).
  */
-import { Observable, catchError, concatMap, defer, from, ignoreElements, map, of, range, take, throwError, toArray, type OperatorFunction } from 'rxjs';
-import { Command } from '../../protocol/constants.js';
-import {
-  decodeDmaReadReply,
-  decodeDmaWriteReply,
-  dmaWriteRequestPieces,
-  encodeDmaReadRequest,
-  encodeDmaWriteRequest,
-} from '../../protocol/dma-access.js';
+import { Observable, catchError, concatMap, defer, from, last, map, of, throwError, type OperatorFunction } from 'rxjs';
 import { Errno } from '../../protocol/errno.js';
 import { ReplyTimeoutError } from '../../protocol/errors.js';
-import { SEND_AT_ONCE_BYTES } from '../../streams/connection.js';
+import { readByMessageInto, writeByMessage } from './dma-messages.js';
 import { resolveRange, type DmaSegment } from './dma-table.js';
 import { DmaError, errnoOf } from './errors.js';
 import type { SessionLink, DeviceState } from './state.js';
@@ -40,47 +32,6 @@ const plan = (state: DeviceState, iova: number, length: number, access: 'read' |
   if (!session) throw new DmaError(Errno.EFAULT, iova, length, 'no client is connected');
   return { link: session.link, segments: resolveRange(session.mappings, iova, length, access) };
 };
-
-/** [address, count] pieces of at most `max` bytes covering [iova, iova + length). */
-const chunks = (iova: number, length: number, max: number): Observable<{ address: number; count: number; at: number }> => {
-  const size = Math.max(1, max);
-  return range(0, Math.ceil(length / size)).pipe(
-    map((i) => ({ address: iova + i * size, count: Math.min(size, length - i * size), at: i * size })),
-  );
-};
-
-/**
- * Reads by DMA_READ requests, chunk by chunk, into `target` from `at`. Each reply is copied into
- * place as it comes and its buffer given back for the next reply to reuse.
- */
-const readByMessageInto = (link: SessionLink, iova: number, length: number, target: Buffer, at: number): Observable<void> =>
-  chunks(iova, length, link.client.max_data_xfer_size).pipe(
-    concatMap((c) =>
-      link.dma.request(Command.DMA_READ, encodeDmaReadRequest(c)).pipe(
-        take(1),
-        map((f) => {
-          decodeDmaReadReply(f.payload, c).data?.copy(target, at + c.at);
-          f.release?.();
-        }),
-      ),
-    ),
-    ignoreElements(),
-  );
-
-const writeByMessage = (link: SessionLink, iova: number, data: Buffer): Observable<void> =>
-  chunks(iova, data.length, link.client.max_data_xfer_size).pipe(
-    concatMap((c) => {
-      const request = { address: c.address, data: data.subarray(c.at, c.at + c.count) };
-      // A large chunk is sent from the device's buffer itself (written before request() returns).
-      const payload = c.count >= SEND_AT_ONCE_BYTES ? dmaWriteRequestPieces(request) : encodeDmaWriteRequest(request);
-      return link.dma.request(Command.DMA_WRITE, payload).pipe(
-        take(1),
-        map((f) => void decodeDmaWriteReply(f.payload, { address: c.address, count: c.count })),
-      );
-    }),
-    toArray(),
-    map(() => undefined),
-  );
 
 const writeSegment = (link: SessionLink, s: DmaSegment, data: Buffer): Observable<void> =>
   s.mapping.memory
@@ -138,11 +89,12 @@ const READ_INTO: AccessKind<Buffer, void> = {
   kind: 'read',
   mapped: copyAllInto,
   segmented: (link, segments, iova, target) =>
-    from(segments).pipe(
-      concatMap((s) => readSegmentInto(link, s, target, s.iova - iova)),
-      toArray(),
-      map(() => undefined),
-    ),
+    segments.length === 1
+      ? readSegmentInto(link, segments[0]!, target, 0)
+      : from(segments).pipe(
+          concatMap((s) => readSegmentInto(link, s, target, s.iova - iova)),
+          last(),
+        ),
 };
 
 const READ: AccessKind<number, Buffer> = {
@@ -167,11 +119,12 @@ const WRITE: AccessKind<Buffer, void> = {
     for (const s of segments) copyIn(s.mapping.memory!, s.iova - s.mapping.iova, pieceOf(data, iova, s));
   },
   segmented: (link, segments, iova, data) =>
-    from(segments).pipe(
-      concatMap((s) => writeSegment(link, s, pieceOf(data, iova, s))),
-      toArray(),
-      map(() => undefined),
-    ),
+    segments.length === 1
+      ? writeSegment(link, segments[0]!, data)
+      : from(segments).pipe(
+          concatMap((s) => writeSegment(link, s, pieceOf(data, iova, s))),
+          last(),
+        ),
 };
 
 /** Guest memory through the state of the fold as it is when each access is subscribed. */

@@ -3,7 +3,7 @@
  * fds) with a stream of command frames, and reports its replies, interrupts and DMA as
  * DeviceOutput records, so a marble test can assert them.
  */
-import { Observable, Subject, concat, concatMap, filter, map, merge, of, take, takeUntil, type Subscription } from 'rxjs';
+import { EMPTY, Observable, Subject, concat, concatMap, defer, filter, map, merge, mergeMap, of, take, takeUntil, type Subscription } from 'rxjs';
 import { Command, DmaMapFlags, HeaderFlags, IrqSetFlags, MessageType } from '../../../protocol/constants.js';
 import type { CapabilitiesInput } from '../../../protocol/capabilities.js';
 import type { Frame, OutgoingMessage } from '../../../streams/frame.js';
@@ -99,12 +99,14 @@ const drive = (env: BedEnv, input$: Observable<Frame>, run: RunOptions, hangUp$:
   const limits = { ...defaultLimits, ...env.options.limits };
   const served$ = runDevice(env.device, of(conn), { io: env.io, limits, timeoutMs: 0 });
   const isOwnVersion = (m: OutgoingMessage) => m.id === versionFrame.header.id && m.command === Command.VERSION;
-  const answer = (m: OutgoingMessage): DeviceOutput | undefined => {
+  // A DMA request is reported before its answer goes back: the device may go on at once (its next
+  // DMA included) while the answer is delivered.
+  const answer = (m: OutgoingMessage): Observable<DeviceOutput | undefined> => {
     const dma = answerDma(m, env.memory, env.options.dmaWriteReply ?? 'header');
-    if (dma) loop.next(dma.reply);
-    return dma?.output ?? (isOwnVersion(m) ? undefined : replyOutput(m));
+    if (!dma) return of(isOwnVersion(m) ? undefined : replyOutput(m));
+    return concat(of(dma.output), defer(() => (loop.next(dma.reply), EMPTY)));
   };
-  const outputs$ = merge(conn.sent$.pipe(map(answer)), env.io.signals$.pipe(map((fd) => irqOutput(env.labels, fd)))).pipe(
+  const outputs$ = merge(conn.sent$.pipe(mergeMap(answer)), env.io.signals$.pipe(map((fd) => irqOutput(env.labels, fd)))).pipe(
     filter((o): o is DeviceOutput => o !== undefined),
   );
   return { conn, served$, outputs$, start };
