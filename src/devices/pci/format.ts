@@ -36,7 +36,7 @@ const statusLine = (s: number): string => {
 };
 
 const barLine = (bar: ParsedBar, size: number | bigint | undefined): string | undefined => {
-  // A BAR known to have no size is not implemented, whatever type bits its register shows (as lspci).
+  // A BAR known to have size 0 does not exist on the device, whatever type bits its register shows (as lspci).
   if (size === 0 || size === 0n || (bar.raw === 0 && !size)) return undefined;
   const sized = size ? ` [size=${sizeText(size)}]` : '';
   if (bar.kind === 'io') return `Region ${bar.index}: I/O ports at ${bar.address ? hex(bar.address, 4) : '<unassigned>'}${sized}`;
