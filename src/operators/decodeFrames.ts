@@ -126,8 +126,8 @@ export const framer = (options: DecodeFramesOptions, emit: (frame: Frame) => voi
     carryFds = [];
     partsLength = 0;
     needed = HEADER_SIZE;
-    const header = decodeHeader(frame, 0);
-    emit(release ? { header, payload: frame.subarray(HEADER_SIZE), fds: own, release } : { header, payload: frame.subarray(HEADER_SIZE), fds: own });
+    const whole: Frame = { header: decodeHeader(frame, 0), payload: frame.subarray(HEADER_SIZE), fds: own };
+    emit(release ? { ...whole, release } : whole);
   };
 
   const pushBytes = (bytes: Buffer, fds: readonly number[]) => {

@@ -40,8 +40,8 @@ const echoes = (p: Buffer, a: RegionAccess, dataBytes: number): boolean =>
 
 /**
  * The data of a REGION_READ reply to `a`, a view of the payload (a reply frame is never released,
- * so its buffer is never reused). A reply that is not the exact echo goes through the protocol decoder, whose typed
- * error names what is wrong; one it accepts is a short read.
+ * so its buffer is never reused). A reply that is not the exact echo goes through the protocol
+ * decoder, whose typed error names what is wrong; one it accepts is a short read.
  */
 export const readReplyData = (p: Buffer, a: RegionAccess): Buffer => {
   if (echoes(p, a, a.count)) return p.subarray(REGION_ACCESS_SIZE);
