@@ -1,8 +1,8 @@
 import { TestScheduler } from 'rxjs/testing';
-import { map, type Observable } from 'rxjs';
+import { VirtualTimeScheduler, map, type Observable } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { correlator } from '../../src/operators/correlate.js';
+import { correlator, createCorrelator } from '../../src/operators/correlate.js';
 import { Command } from '../../src/protocol/constants.js';
 import { DisconnectedError, MalformedMessageError, RemoteError, ReplyTimeoutError } from '../../src/protocol/errors.js';
 import type { Frame, OutgoingMessage } from '../../src/streams/frame.js';
@@ -157,6 +157,100 @@ test('ids wrap at 16 bits and skip ids still pending', () => {
     assert.is(sent[0x10000]!.id, 1);
     first.unsubscribe();
   });
+});
+
+// call(): the same correlation as a promise.
+const direct = (timeoutMs = 0, failSend?: Error) => {
+  const sent: OutgoingMessage[] = [];
+  const closed: number[] = [];
+  const vts = new VirtualTimeScheduler();
+  const c = createCorrelator(
+    (m) => {
+      if (failSend) throw failSend;
+      sent.push(m);
+    },
+    { timeoutMs, scheduler: vts, closeFd: (fd) => closed.push(fd) },
+  );
+  return { c, sent, closed, vts };
+};
+const settle = <T>(p: Promise<T>): Promise<{ value?: T; error?: unknown }> =>
+  p.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+
+test('call resolves with its own reply, out of order with other calls and requests', async () => {
+  const { c, sent } = direct();
+  const first = c.call(R, Buffer.from('one'));
+  const tags: string[] = [];
+  c.request(R).subscribe((f) => tags.push(f.payload.toString()));
+  const third = c.call(R);
+  assert.equal(sent.map((m) => [m.id, m.command, m.flags]), [[0, R, 0], [1, R, 0], [2, R, 0]]);
+  assert.equal(sent[0]!.payload, Buffer.from('one'));
+  c.deliver(reply(2, 'C'));
+  c.deliver(reply(0, 'A'));
+  c.deliver(reply(1, 'B'));
+  assert.is((await first).payload.toString(), 'A');
+  assert.is((await third).payload.toString(), 'C');
+  assert.equal(tags, ['B']);
+  assert.is(c.stats.pending, 0);
+});
+
+test('call rejects with RemoteError on an error reply and as malformed on another command, closing the fds', async () => {
+  const { c, closed } = direct();
+  const remote = settle(c.call(R));
+  const wrong = settle(c.call(R));
+  c.deliver(replyFrame(0, R, Buffer.alloc(0), 22, [5]));
+  c.deliver(replyFrame(1, Command.REGION_WRITE, Buffer.alloc(0), undefined, [6]));
+  const [a, b] = [await remote, await wrong];
+  assert.instance(a.error, RemoteError);
+  assert.is((a.error as RemoteError).errno, 22);
+  assert.instance(b.error, MalformedMessageError);
+  assert.equal(closed, [5, 6]);
+});
+
+test('call times out through the scheduler; the late reply is dropped and its id stays out of use', async () => {
+  const { c, sent, vts } = direct(10);
+  const late = settle(c.call(R));
+  vts.flush();
+  const { error } = await late;
+  assert.instance(error, ReplyTimeoutError);
+  assert.match((error as Error).message, /REGION_READ/);
+  const next = c.call(R, undefined, { timeoutMs: 0 });
+  assert.equal(sent.map((m) => m.id), [0, 1]);
+  c.deliver(reply(0, 'late'));
+  c.deliver(reply(1, 'B'));
+  assert.is((await next).payload.toString(), 'B');
+  assert.is(c.stats.unmatchedReplies, 1);
+});
+
+test('a call answered in time cancels its timer', async () => {
+  const { c, vts } = direct(10);
+  const p = c.call(R);
+  assert.is(vts.actions.length, 1);
+  c.deliver(reply(0, 'A'));
+  assert.is((await p).payload.toString(), 'A');
+  assert.ok(vts.actions.every((a) => a.closed));
+  vts.flush();
+  assert.is(c.stats.pending, 0);
+});
+
+test('failAll rejects pending calls and every later one with the same cause', async () => {
+  const { c, sent } = direct();
+  const pending = settle(c.call(R));
+  const cause = new DisconnectedError('gone');
+  c.failAll(cause);
+  const later = settle(c.call(R));
+  assert.is((await pending).error, cause);
+  assert.is((await later).error, cause);
+  assert.is(sent.length, 1);
+});
+
+test('a call whose send throws rejects with that error and frees its id', async () => {
+  const boom = new Error('closed');
+  const { c } = direct(0, boom);
+  assert.is((await settle(c.call(R))).error, boom);
+  assert.is(c.stats.pending, 0);
 });
 
 test.run();

@@ -3,7 +3,7 @@ import { HeaderFlags, MessageType } from '../protocol/constants.js';
 import { Errno } from '../protocol/errno.js';
 import { DisconnectedError } from '../protocol/errors.js';
 import { isNoReply } from '../protocol/header.js';
-import { createCorrelator, type CorrelatorStats, type RequestOptions } from '../operators/correlate.js';
+import { createCorrelator, type CallOptions, type CorrelatorStats, type RequestOptions } from '../operators/correlate.js';
 import { isReplyFrame } from '../operators/routeFrames.js';
 import type { Connection } from '../streams/connection.js';
 import type { Frame } from '../streams/frame.js';
@@ -13,6 +13,8 @@ import type { TraceEvent } from '../streams/trace.js';
 export interface Endpoint {
   /** Sends a command; emits its reply frame (see Correlator.request). */
   request(command: number, payload?: Buffer | readonly Buffer[], options?: RequestOptions): Observable<Frame>;
+  /** Sends a command and resolves with its reply frame (see Correlator.call). */
+  call(command: number, payload?: Buffer | readonly Buffer[], options?: CallOptions): Promise<Frame>;
   /**
    * Commands from the peer, in arrival order. Subscribe synchronously after creating the endpoint.
    * The subscriber owns each frame's fds. While nobody subscribes, commands get ENOSYS.
@@ -79,6 +81,7 @@ export const endpoint = (conn: Connection, options: EndpointOptions): Endpoint =
   });
   return {
     request: corr.request,
+    call: corr.call,
     commands$: incoming.asObservable(),
     reply,
     replyError,

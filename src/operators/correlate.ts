@@ -19,6 +19,9 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
 }
 
+/** Options of one awaited request (a call always waits for its reply). */
+export type CallOptions = Omit<RequestOptions, 'noReply'>;
+
 /** Counters of a correlator, for monitoring and tests. */
 export interface CorrelatorStats {
   /** Requests awaiting their reply. */
@@ -36,6 +39,12 @@ export interface Correlator {
    * cancels: a reply that comes later is dropped and counted.
    */
   request(command: number, payload?: Buffer | readonly Buffer[], options?: RequestOptions): Observable<Frame>;
+  /**
+   * The same request as a promise, for callers that await one reply: it resolves with the reply
+   * frame and rejects as the observable errors. It cannot be cancelled (the timeout still applies),
+   * and it costs no Observable or Subscriber: the Promise facade's every register access is one.
+   */
+  call(command: number, payload?: Buffer | readonly Buffer[], options?: CallOptions): Promise<Frame>;
   readonly stats: CorrelatorStats;
   /** Fails every pending request (and every later one) with `cause`. */
   failAll(cause: Error): void;
@@ -52,9 +61,49 @@ export interface CorrelatorOptions {
   readonly quarantine?: number;
 }
 
+/** Whoever waits for a reply: an observable request's subscriber or a call's promise. */
 interface Pending {
   readonly command: number;
-  readonly subscriber: Subscriber<Frame>;
+  settle(frame: Frame): void;
+  fail(err: unknown): void;
+}
+
+class SubscriberPending implements Pending {
+  constructor(
+    readonly command: number,
+    readonly subscriber: Subscriber<Frame>,
+  ) {}
+
+  settle(frame: Frame): void {
+    this.subscriber.next(frame);
+    this.subscriber.complete();
+  }
+
+  fail(err: unknown): void {
+    this.subscriber.error(err);
+  }
+}
+
+class PromisePending implements Pending {
+  timer: Subscription | undefined = undefined;
+
+  constructor(
+    readonly id: number,
+    readonly command: number,
+    readonly timeoutMs: number,
+    private readonly resolve: (frame: Frame) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {}
+
+  settle(frame: Frame): void {
+    this.timer?.unsubscribe();
+    this.resolve(frame);
+  }
+
+  fail(err: unknown): void {
+    this.timer?.unsubscribe();
+    this.reject(err);
+  }
 }
 
 /** A correlator fed directly: `deliver` hands it each reply frame (the socket's hot path). */
@@ -94,6 +143,13 @@ export const createCorrelator = (send: (message: OutgoingMessage) => void, optio
     if (quarantined.size > quarantineLimit) quarantined.delete(quarantined.values().next().value!);
   };
 
+  // A call's reply timer (one function for every call: the entry is its state).
+  function timeOut(this: unknown, entry?: PromisePending) {
+    if (!entry || pending.get(entry.id) !== entry) return;
+    retire(entry.id);
+    entry.fail(new ReplyTimeoutError(commandName(entry.command), entry.id, entry.timeoutMs));
+  }
+
   const deliver = (frame: Frame) => {
     const entry = pending.get(frame.header.id);
     if (!entry) {
@@ -103,18 +159,15 @@ export const createCorrelator = (send: (message: OutgoingMessage) => void, optio
       return;
     }
     pending.delete(frame.header.id);
-    const { subscriber, command } = entry;
+    const command = entry.command;
     if (frame.header.command !== command) {
       for (const fd of frame.fds) options.closeFd(fd);
-      subscriber.error(
-        new MalformedMessageError(commandName(command), 'command', `reply carries command ${frame.header.command}`),
-      );
+      entry.fail(new MalformedMessageError(commandName(command), 'command', `reply carries command ${frame.header.command}`));
     } else if (frame.header.flags & HeaderFlags.ERROR) {
       for (const fd of frame.fds) options.closeFd(fd);
-      subscriber.error(new RemoteError(commandName(command), frame.header.error));
+      entry.fail(new RemoteError(commandName(command), frame.header.error));
     } else {
-      subscriber.next(frame);
-      subscriber.complete();
+      entry.settle(frame);
     }
   };
 
@@ -123,7 +176,7 @@ export const createCorrelator = (send: (message: OutgoingMessage) => void, optio
     ended = cause;
     const all = [...pending.values()];
     pending.clear();
-    for (const { subscriber } of all) subscriber.error(cause);
+    for (const entry of all) entry.fail(cause);
   }
 
   const request = (command: number, payload?: Buffer | readonly Buffer[], req: RequestOptions = {}) =>
@@ -140,7 +193,8 @@ export const createCorrelator = (send: (message: OutgoingMessage) => void, optio
         return;
       }
       // Registered before the write: a reply can never overtake its own registration.
-      pending.set(id, { command, subscriber });
+      const entry = new SubscriberPending(command, subscriber);
+      pending.set(id, entry);
       const timeoutMs = req.timeoutMs ?? options.timeoutMs;
       const timer =
         timeoutMs > 0
@@ -157,12 +211,29 @@ export const createCorrelator = (send: (message: OutgoingMessage) => void, optio
       }
       return () => {
         timer?.unsubscribe();
-        if (pending.get(id)?.subscriber === subscriber) retire(id);
+        if (pending.get(id) === entry) retire(id);
       };
+    });
+
+  const call = (command: number, payload?: Buffer | readonly Buffer[], req?: CallOptions) =>
+    new Promise<Frame>((resolve, reject) => {
+      if (ended) return reject(ended);
+      const id = allocate();
+      const timeoutMs = req?.timeoutMs ?? options.timeoutMs;
+      const entry = new PromisePending(id, command, timeoutMs, resolve, reject);
+      pending.set(id, entry);
+      if (timeoutMs > 0) entry.timer = scheduler.schedule(timeOut, timeoutMs, entry);
+      try {
+        send({ id, command, flags: MessageType.COMMAND, payload, fds: req?.fds });
+      } catch (err) {
+        pending.delete(id);
+        entry.fail(err);
+      }
     });
 
   return {
     request,
+    call,
     deliver,
     failAll,
     get stats() {
@@ -189,6 +260,7 @@ export const correlator = (
   });
   return {
     request: core.request,
+    call: core.call,
     failAll: core.failAll,
     subscription,
     get stats() {
