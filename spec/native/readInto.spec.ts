@@ -23,7 +23,7 @@ const record = (channel: Channel) => {
   };
   channel.start({
     data: (bytes, fds, filled) => {
-      calls.push({ bytes, fds, filled });
+      calls.push({ bytes, fds: [...fds], filled });
       notify();
     },
     end: () => {

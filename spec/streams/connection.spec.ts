@@ -6,6 +6,7 @@ import { Command, MessageType } from '../../src/protocol/constants.js';
 import { DisconnectedError, ProtocolError } from '../../src/protocol/errors.js';
 import { encodeHeader } from '../../src/protocol/header.js';
 import { SEND_AT_ONCE_BYTES, connection } from '../../src/streams/connection.js';
+import type { Channel, ChannelHandlers } from '../../src/native/types.js';
 import type { Frame } from '../../src/streams/frame.js';
 import type { TraceEvent } from '../../src/streams/trace.js';
 import { fdsOpenedSince, openFds } from '../fixtures/fds.js';
@@ -59,6 +60,60 @@ test('a burst of fd-less messages in one tick is coalesced yet arrives as separa
   assert.ok(frames.every((f) => f.payload.equals(Buffer.alloc(24, f.header.id & 0xff))));
   a.close();
   b.close();
+});
+
+/** A channel that records each send() as the bytes it held then (the contract lets a sender reuse them after). */
+const recordingChannel = () => {
+  const writes: { ids: number[]; fds: number }[] = [];
+  let handlers: ChannelHandlers | undefined;
+  const channel: Channel = {
+    fd: 99,
+    queuedBytes: 0,
+    start: (h) => void (handlers = h),
+    send: (chunks, fds) => {
+      const bytes = Buffer.concat(chunks);
+      const ids: number[] = [];
+      for (let at = 0; at < bytes.length; at += bytes.readUInt32LE(at + 4)) ids.push(bytes.readUInt16LE(at));
+      writes.push({ ids, fds: fds?.length ?? 0 });
+    },
+    readInto: () => undefined,
+    close: () => undefined,
+  };
+  const read = () => handlers!.data(encodeHeader({ id: 500, command: Command.VERSION, size: 16, flags: MessageType.REPLY, error: 0 }), [], false);
+  return { channel, writes, read };
+};
+const msg = (id: number, fds?: number[]) => ({ id, command: Command.REGION_WRITE, flags: 0, payload: Buffer.alloc(8, id), ...(fds ? { fds } : {}) });
+
+test('the first message after a read goes out within send(); the rest of the burst is gathered into one write', async () => {
+  const { channel, writes, read } = recordingChannel();
+  const conn = connection(channel, { closeFd });
+  conn.frames$.subscribe({ error: () => undefined });
+  conn.send(msg(1));
+  conn.send(msg(2));
+  conn.send(msg(3));
+  assert.equal(writes, [{ ids: [1], fds: 0 }]);
+  assert.is(conn.queuedBytes, 48);
+  await Promise.resolve();
+  assert.equal(writes.slice(1), [{ ids: [2, 3], fds: 0 }]);
+  read();
+  conn.send(msg(4)); // a reply or the next request: waits for nothing
+  assert.equal(writes.slice(2), [{ ids: [4], fds: 0 }]);
+  await Promise.resolve();
+  assert.is(writes.length, 3);
+  conn.close();
+});
+
+test('a message with fds goes out within send(), behind what was gathered, and starts no gathering', async () => {
+  const { channel, writes } = recordingChannel();
+  const conn = connection(channel, { closeFd });
+  conn.send(msg(1));
+  conn.send(msg(2));
+  conn.send(msg(3, [7]));
+  conn.send(msg(4));
+  assert.equal(writes, [{ ids: [1], fds: 0 }, { ids: [2], fds: 0 }, { ids: [3], fds: 1 }]);
+  await Promise.resolve();
+  assert.equal(writes.slice(3), [{ ids: [4], fds: 0 }]);
+  conn.close();
 });
 
 test('large messages, read straight into their own buffers, arrive whole with their fds and in order with small ones', async () => {

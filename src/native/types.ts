@@ -12,7 +12,7 @@ export interface ChannelHandlers {
    * before `bytes` in the stream. While a target fills, a read that brings fds but completes
    * nothing is reported with empty `bytes`; one that brings neither is not reported.
    */
-  data(bytes: Buffer, fds: number[], filled: boolean): void;
+  data(bytes: Buffer, fds: readonly number[], filled: boolean): void;
   /** The peer closed its end (EOF). Called once; no more data after it. */
   end(): void;
   /** A socket error, or MSG_CTRUNC (fds were lost: the stream is broken). Called once; no more data after it. */

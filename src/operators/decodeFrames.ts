@@ -50,6 +50,13 @@ export interface Framer {
  * socket the kernel ends the read that carries fds right after the segment that brought them,
  * and every peer writes a message with one sendmsg.
  */
+// Shared by every frame without a payload (most replies): nothing to view, nothing to allocate.
+const NO_PAYLOAD = Buffer.alloc(0);
+
+/** The payload of the message of `size` bytes at `at` of `buf`: a view, or NO_PAYLOAD when empty. */
+const payloadOf = (buf: Buffer, at: number, size: number): Buffer =>
+  size === HEADER_SIZE ? NO_PAYLOAD : buf.subarray(at + HEADER_SIZE, at + size);
+
 export const framer = (options: DecodeFramesOptions, emit: (frame: Frame) => void): Framer => {
   let parts: Buffer[] = [];
   let partsLength = 0;
@@ -90,7 +97,7 @@ export const framer = (options: DecodeFramesOptions, emit: (frame: Frame) => voi
       const header = checked(buf, at);
       if (buf.length - at < header.size) break;
       const own = frames.length === 0 ? carryFds : [];
-      frames.push({ header, payload: buf.subarray(at + HEADER_SIZE, at + header.size), fds: own });
+      frames.push({ header, payload: payloadOf(buf, at, header.size), fds: own });
       at += header.size;
     }
     if (frames.length > 0) carryFds = [];
@@ -134,7 +141,7 @@ export const framer = (options: DecodeFramesOptions, emit: (frame: Frame) => voi
     // The request/reply case: nothing buffered and the read is exactly one message.
     if (partsLength === 0 && bytes.length >= HEADER_SIZE) {
       const header = checked(bytes, 0);
-      if (header.size === bytes.length) return emit({ header, payload: bytes.subarray(HEADER_SIZE), fds });
+      if (header.size === bytes.length) return emit({ header, payload: payloadOf(bytes, 0, header.size), fds });
     }
     parts.push(bytes);
     partsLength += bytes.length;

@@ -66,9 +66,10 @@ const asDisconnect = (err: unknown): DisconnectedError =>
 
 /**
  * Wraps a native channel as a Connection. The only place that touches the socket.
- * The first message of a turn of the event loop is written at once (a request waits for nothing);
- * later small fd-less messages of the same turn are gathered and written with one sendmsg when the
- * turn ends, so bursts of posted writes cost few syscalls.
+ * The first message after each read of the socket is written at once (a reply, or the request that
+ * follows a reply, waits for nothing); small fd-less messages after it are gathered and written with
+ * one sendmsg when the current task's microtasks run, so bursts of posted writes or pipelined
+ * requests cost few syscalls. The ping-pong of a synchronous caller thus never schedules anything.
  */
 export const connection = (channel: Channel, options: ConnectionOptions): Connection => {
   const trace = new Subject<TraceEvent>();
@@ -77,6 +78,12 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
   // Kept as a running total: a coalescing client reads queuedBytes for every posted write.
   let batchBytes = 0;
   let batching = false;
+  // Reads of the socket so far, and the count when a message last went out at once.
+  let reads = 0;
+  let sentAtRead = -1;
+  // The header of a message written at once: the channel is done with it when send() returns.
+  const header = Buffer.alloc(HEADER_SIZE);
+  const alone = [header];
 
   const flush = () => {
     batching = false;
@@ -109,6 +116,7 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     };
     channel.start({
       data: (bytes, fds, filled) => {
+        reads++;
         try {
           frames.push(bytes, fds, filled);
         } catch (err) {
@@ -120,30 +128,43 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     });
   }).pipe(share({ resetOnError: false, resetOnComplete: false, resetOnRefCountZero: false }));
 
+  const writeHeader = (h: Buffer, message: OutgoingMessage, size: number) => {
+    h.writeUInt16LE(message.id & 0xffff, 0);
+    h.writeUInt16LE(message.command, 2);
+    h.writeUInt32LE(size, 4);
+    h.writeUInt32LE(message.flags >>> 0, 8);
+    h.writeUInt32LE((message.error ?? 0) >>> 0, 12);
+  };
+
   const send = (message: OutgoingMessage) => {
     if (closed) throw new ClosedError('connection is closed');
     const { payload, fds } = message;
     const size = HEADER_SIZE + payloadLength(payload);
-    const header = Buffer.allocUnsafe(HEADER_SIZE);
-    header.writeUInt16LE(message.id & 0xffff, 0);
-    header.writeUInt16LE(message.command, 2);
-    header.writeUInt32LE(size, 4);
-    header.writeUInt32LE(message.flags >>> 0, 8);
-    header.writeUInt32LE((message.error ?? 0) >>> 0, 12);
     if (trace.observed) trace.next(traceOf('out', { ...message, size, error: message.error ?? 0 }, fds?.length ?? 0, joined(payload)));
-    const pieces = payload === undefined ? [header] : Buffer.isBuffer(payload) ? [header, payload] : [header, ...payload];
-    if ((fds && fds.length > 0) || size >= SEND_AT_ONCE_BYTES) {
-      // fds ride on the first byte of their own sendmsg: never coalesce them with other messages.
-      flush();
-      channel.send(pieces, fds);
-    } else if (!batching) {
-      batching = true;
-      void settled.then(flush);
-      channel.send(pieces);
-    } else {
-      for (const piece of pieces) batch.push(piece);
+    const withFds = fds !== undefined && fds.length > 0;
+    if (!withFds && size < SEND_AT_ONCE_BYTES && sentAtRead === reads) {
+      // Gathered: its header must live until the flush.
+      const own = Buffer.allocUnsafe(HEADER_SIZE);
+      writeHeader(own, message, size);
+      batch.push(own);
+      if (payload !== undefined) {
+        if (Buffer.isBuffer(payload)) batch.push(payload);
+        else for (const piece of payload) batch.push(piece);
+      }
       batchBytes += size;
+      if (!batching) {
+        batching = true;
+        void settled.then(flush);
+      }
+      return;
     }
+    // Written at once, behind anything gathered before it. fds ride on the first byte of their own
+    // sendmsg, so such a message never starts a gathering.
+    if (!withFds && size < SEND_AT_ONCE_BYTES) sentAtRead = reads;
+    flush();
+    writeHeader(header, message, size);
+    if (payload === undefined) return channel.send(alone, fds);
+    channel.send(Buffer.isBuffer(payload) ? [header, payload] : [header, ...payload], fds);
   };
 
   const shutdown = () => {
