@@ -18,8 +18,8 @@ export const DEFAULT_MAX_FRAME_SIZE = (1 << 20) + 4096;
 const DIRECT_READ_THRESHOLD = 32 * 1024;
 
 /**
- * Messages of this many bytes or more are written at once rather than gathered with the rest of
- * the turn: gathering saves them nothing, and so their payload pieces are never referenced after
+ * Messages of this many bytes or more are written at once rather than gathered with the messages
+ * around them: gathering saves them nothing, and so their payload pieces are never referenced after
  * send() returns (a sender may hand over views of memory it will change or unmap later).
  */
 export const SEND_AT_ONCE_BYTES = 64 * 1024;
@@ -34,7 +34,7 @@ export interface Connection {
   /**
    * Sends a message (never blocks; queued natively when the socket is full). Throws ClosedError
    * after close. Payload pieces of a message of SEND_AT_ONCE_BYTES or more are not referenced
-   * after it returns; smaller ones may be until the turn of the event loop ends.
+   * after it returns; smaller ones may be until the current task's microtasks have run.
    */
   send(message: OutgoingMessage): void;
   /** Every message sent or received; costs nothing while nobody subscribes. */
