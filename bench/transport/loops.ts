@@ -84,18 +84,20 @@ export const bareDriver = (channel: Channel): Driver => {
 
 /**
  * Framework: connection + endpoint, one awaited request per round trip, as a caller of the
- * public API would write it.
+ * public API would write it: `endpoint.call` (what the Promise facade uses), or with `observable`
+ * `firstValueFrom(endpoint.request(...))`.
  */
-export const frameDriver = (channel: Channel): Driver => {
+export const frameDriver = (channel: Channel, observable = false): Driver => {
   const closeFd = (fd: number) => native.close(fd);
   const ep = endpoint(connection(channel, { closeFd }), { timeoutMs: 0, closeFd });
+  const once = observable ? () => firstValueFrom(ep.request(Command.DEVICE_RESET)) : () => ep.call(Command.DEVICE_RESET);
   return {
     batch: async (count) => {
       const rtt = new Float64Array(count);
       const cpu0 = process.cpuUsage();
       for (let i = 0; i < count; i++) {
         const t0 = performance.now();
-        await firstValueFrom(ep.request(Command.DEVICE_RESET));
+        await once();
         rtt[i] = (performance.now() - t0) * 1000;
       }
       return { rtt, cpu: process.cpuUsage(cpu0) };

@@ -106,6 +106,12 @@ export const variants = (c: CBaseline, place: Placement): Variant[] => [
   ...(c.available ? [cVariant(c.run, place)] : []),
   nodeVariant(place, { key: BARE, label: 'bare channel <-> bare channel echo', driver: bareDriver, peer: 'echo-channel' }),
   nodeVariant(place, { key: FRAME, label: 'frame layer + correlation <-> framework echo', driver: frameDriver, peer: 'echo-endpoint' }),
+  nodeVariant(place, {
+    key: 'frame-observable',
+    label: 'same, awaiting an Observable request',
+    driver: (channel) => frameDriver(channel, true),
+    peer: 'echo-endpoint',
+  }),
   // The two mixed rows separate what each side of the framework costs.
   nodeVariant(place, {
     key: 'frame-bare',
