@@ -253,4 +253,36 @@ test('a call whose send throws rejects with that error and frees its id', async 
   assert.is(c.stats.pending, 0);
 });
 
+test('post sends with No_reply at once, holds no id, and throws once the correlator has failed', () => {
+  const { c, sent } = direct();
+  c.post(R, Buffer.from('w'), [3]);
+  assert.equal(sent.map((m) => [m.id, m.command, m.flags, m.fds]), [[0, R, 0x10, [3]]]);
+  assert.is(c.stats.pending, 0);
+  const cause = new DisconnectedError('gone');
+  c.failAll(cause);
+  assert.throws(() => c.post(R), (e: unknown) => e === cause);
+  assert.is(sent.length, 1);
+});
+
+test('issue hands the outcome to its waiter, and unsubscribing cancels it', () => {
+  const { c, vts, sent } = direct(10);
+  const got: string[] = [];
+  const waiter = { settle: (f: Frame) => got.push(`reply ${f.payload.toString()}`), fail: (e: unknown) => got.push(`fail ${(e as Error).name}`) };
+  c.issue(R, undefined, waiter);
+  const cancelled = c.issue(R, undefined, waiter);
+  c.issue(R, undefined, waiter, { timeoutMs: 5 });
+  cancelled.unsubscribe();
+  assert.is(c.stats.pending, 2);
+  c.deliver(reply(0, 'A'));
+  c.deliver(reply(1, 'late'));
+  vts.flush();
+  assert.equal(got, ['reply A', 'fail ReplyTimeoutError']);
+  assert.is(c.stats.unmatchedReplies, 1);
+  assert.is(c.stats.pending, 0);
+  c.failAll(new DisconnectedError('gone'));
+  c.issue(R, undefined, waiter).unsubscribe();
+  assert.equal(got.slice(2), ['fail DisconnectedError']);
+  assert.is(sent.length, 3);
+});
+
 test.run();

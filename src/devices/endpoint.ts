@@ -1,9 +1,9 @@
-import { Observable, Subject, asyncScheduler, type SchedulerLike } from 'rxjs';
+import { Observable, Subject, asyncScheduler, type SchedulerLike, type Unsubscribable } from 'rxjs';
 import { HeaderFlags, MessageType } from '../protocol/constants.js';
 import { Errno } from '../protocol/errno.js';
 import { DisconnectedError } from '../protocol/errors.js';
 import { isNoReply } from '../protocol/header.js';
-import { createCorrelator, type CallOptions, type CorrelatorStats, type RequestOptions } from '../operators/correlate.js';
+import { createCorrelator, type CallOptions, type CorrelatorStats, type ReplyWaiter, type RequestOptions } from '../operators/correlate.js';
 import { isReplyFrame } from '../operators/routeFrames.js';
 import type { Connection } from '../streams/connection.js';
 import type { Frame } from '../streams/frame.js';
@@ -15,6 +15,10 @@ export interface Endpoint {
   request(command: number, payload?: Buffer | readonly Buffer[], options?: RequestOptions): Observable<Frame>;
   /** Sends a command and resolves with its reply frame (see Correlator.call). */
   call(command: number, payload?: Buffer | readonly Buffer[], options?: CallOptions): Promise<Frame>;
+  /** Sends a command with No_reply (see Correlator.post). */
+  post(command: number, payload?: Buffer | readonly Buffer[], fds?: readonly number[]): void;
+  /** Sends a command whose outcome goes to `waiter` (see Correlator.issue). */
+  issue(command: number, payload: Buffer | readonly Buffer[] | undefined, waiter: ReplyWaiter, options?: CallOptions): Unsubscribable;
   /**
    * Commands from the peer, in arrival order. Subscribe synchronously after creating the endpoint.
    * The subscriber owns each frame's fds. While nobody subscribes, commands get ENOSYS.
@@ -82,6 +86,8 @@ export const endpoint = (conn: Connection, options: EndpointOptions): Endpoint =
   return {
     request: corr.request,
     call: corr.call,
+    post: corr.post,
+    issue: corr.issue,
     commands$: incoming.asObservable(),
     reply,
     replyError,

@@ -1,4 +1,4 @@
-import { Observable, asyncScheduler, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import { Observable, Subscription, asyncScheduler, type SchedulerLike, type Subscriber, type Unsubscribable } from 'rxjs';
 import { HeaderFlags, MessageType, commandName } from '../protocol/constants.js';
 import {
   DisconnectedError,
@@ -17,6 +17,17 @@ export interface RequestOptions {
   readonly noReply?: boolean;
   /** Reply timeout in ms for this request (overrides the correlator's default; 0 = none). */
   readonly timeoutMs?: number;
+}
+
+/** Who waits for the reply of an issued request. Exactly one of its methods is called, once. */
+export interface ReplyWaiter {
+  /** The reply (not an error reply); the waiter owns its fds. */
+  settle(frame: Frame): void;
+  /**
+   * The request failed: RemoteError (error reply), MalformedMessageError (a reply to another
+   * command), ReplyTimeoutError, the cause the correlator was failed with, or what send threw.
+   */
+  fail(err: unknown): void;
 }
 
 /** Options of one awaited request (a call always waits for its reply). */
@@ -45,6 +56,19 @@ export interface Correlator {
    * and it costs no Observable or Subscriber: the Promise facade's every register access is one.
    */
   call(command: number, payload?: Buffer | readonly Buffer[], options?: CallOptions): Promise<Frame>;
+  /**
+   * Sends a command with No_reply, at once: what request() with `noReply` does, with nothing to
+   * subscribe to (posted writes). Throws what the connection throws (ClosedError), or the cause
+   * the correlator was failed with.
+   */
+  post(command: number, payload?: Buffer | readonly Buffer[], fds?: readonly number[]): void;
+  /**
+   * The primitive under request() and call(): sends a command whose outcome goes to `waiter`,
+   * and returns what cancels it (a reply that comes later is dropped and counted). For a
+   * composition that would otherwise wrap a request's Observable in its own: the waiter is its
+   * only object per request.
+   */
+  issue(command: number, payload: Buffer | readonly Buffer[] | undefined, waiter: ReplyWaiter, options?: CallOptions): Unsubscribable;
   readonly stats: CorrelatorStats;
   /** Fails every pending request (and every later one) with `cause`. */
   failAll(cause: Error): void;
@@ -61,18 +85,9 @@ export interface CorrelatorOptions {
   readonly quarantine?: number;
 }
 
-/** Whoever waits for a reply: an observable request's subscriber or a call's promise. */
-interface Pending {
-  readonly command: number;
-  settle(frame: Frame): void;
-  fail(err: unknown): void;
-}
-
-class SubscriberPending implements Pending {
-  constructor(
-    readonly command: number,
-    readonly subscriber: Subscriber<Frame>,
-  ) {}
+/** An observable request's subscriber, as a waiter. */
+class SubscriberWaiter implements ReplyWaiter {
+  constructor(private readonly subscriber: Subscriber<Frame>) {}
 
   settle(frame: Frame): void {
     this.subscriber.next(frame);
@@ -84,25 +99,29 @@ class SubscriberPending implements Pending {
   }
 }
 
-class PromisePending implements Pending {
+/** A call's promise, as a waiter. */
+class PromiseWaiter implements ReplyWaiter {
+  constructor(
+    readonly settle: (frame: Frame) => void,
+    readonly fail: (err: unknown) => void,
+  ) {}
+}
+
+/** A request awaiting its reply: its waiter, its timer, and how it is cancelled. */
+class Waiting implements Unsubscribable {
   timer: Subscription | undefined = undefined;
 
   constructor(
     readonly id: number,
     readonly command: number,
     readonly timeoutMs: number,
-    private readonly resolve: (frame: Frame) => void,
-    private readonly reject: (err: unknown) => void,
+    readonly waiter: ReplyWaiter,
+    private readonly cancel: (entry: Waiting) => void,
   ) {}
 
-  settle(frame: Frame): void {
+  unsubscribe(): void {
     this.timer?.unsubscribe();
-    this.resolve(frame);
-  }
-
-  fail(err: unknown): void {
-    this.timer?.unsubscribe();
-    this.reject(err);
+    this.cancel(this);
   }
 }
 
@@ -121,7 +140,7 @@ export interface DirectCorrelator extends Correlator {
  */
 export const createCorrelator = (send: (message: OutgoingMessage) => void, options: CorrelatorOptions): DirectCorrelator => {
   const scheduler = options.scheduler ?? asyncScheduler;
-  const pending = new Map<number, Pending>();
+  const pending = new Map<number, Waiting>();
   const quarantined = new Set<number>();
   const quarantineLimit = options.quarantine ?? 1024;
   let nextId = 0;
@@ -143,12 +162,17 @@ export const createCorrelator = (send: (message: OutgoingMessage) => void, optio
     if (quarantined.size > quarantineLimit) quarantined.delete(quarantined.values().next().value!);
   };
 
-  // A call's reply timer (one function for every call: the entry is its state).
-  function timeOut(this: unknown, entry?: PromisePending) {
+  // A request's reply timer (one function for every request: the entry is its state).
+  function timeOut(this: unknown, entry?: Waiting) {
     if (!entry || pending.get(entry.id) !== entry) return;
     retire(entry.id);
-    entry.fail(new ReplyTimeoutError(commandName(entry.command), entry.id, entry.timeoutMs));
+    entry.waiter.fail(new ReplyTimeoutError(commandName(entry.command), entry.id, entry.timeoutMs));
   }
+
+  // Cancelled by its issuer: the id waits in quarantine for the reply that may still come.
+  const cancel = (entry: Waiting) => {
+    if (pending.get(entry.id) === entry) retire(entry.id);
+  };
 
   const deliver = (frame: Frame) => {
     const entry = pending.get(frame.header.id);
@@ -159,15 +183,16 @@ export const createCorrelator = (send: (message: OutgoingMessage) => void, optio
       return;
     }
     pending.delete(frame.header.id);
+    entry.timer?.unsubscribe();
     const command = entry.command;
     if (frame.header.command !== command) {
       for (const fd of frame.fds) options.closeFd(fd);
-      entry.fail(new MalformedMessageError(commandName(command), 'command', `reply carries command ${frame.header.command}`));
+      entry.waiter.fail(new MalformedMessageError(commandName(command), 'command', `reply carries command ${frame.header.command}`));
     } else if (frame.header.flags & HeaderFlags.ERROR) {
       for (const fd of frame.fds) options.closeFd(fd);
-      entry.fail(new RemoteError(commandName(command), frame.header.error));
+      entry.waiter.fail(new RemoteError(commandName(command), frame.header.error));
     } else {
-      entry.settle(frame);
+      entry.waiter.settle(frame);
     }
   };
 
@@ -176,64 +201,57 @@ export const createCorrelator = (send: (message: OutgoingMessage) => void, optio
     ended = cause;
     const all = [...pending.values()];
     pending.clear();
-    for (const entry of all) entry.fail(cause);
+    for (const entry of all) {
+      entry.timer?.unsubscribe();
+      entry.waiter.fail(cause);
+    }
   }
+
+  const post = (command: number, payload?: Buffer | readonly Buffer[], fds?: readonly number[]) => {
+    if (ended) throw ended;
+    send({ id: allocate(), command, flags: MessageType.COMMAND | HeaderFlags.NO_REPLY, payload, fds });
+  };
+
+  const issue = (command: number, payload: Buffer | readonly Buffer[] | undefined, waiter: ReplyWaiter, req?: CallOptions): Unsubscribable => {
+    let id: number;
+    try {
+      if (ended) throw ended;
+      id = allocate();
+    } catch (err) {
+      waiter.fail(err);
+      return Subscription.EMPTY;
+    }
+    const timeoutMs = req?.timeoutMs ?? options.timeoutMs;
+    const entry = new Waiting(id, command, timeoutMs, waiter, cancel);
+    // Registered before the write: a reply can never overtake its own registration.
+    pending.set(id, entry);
+    if (timeoutMs > 0) entry.timer = scheduler.schedule(timeOut, timeoutMs, entry);
+    try {
+      send({ id, command, flags: MessageType.COMMAND, payload, fds: req?.fds });
+    } catch (err) {
+      pending.delete(id);
+      entry.timer?.unsubscribe();
+      waiter.fail(err);
+    }
+    return entry;
+  };
 
   const request = (command: number, payload?: Buffer | readonly Buffer[], req: RequestOptions = {}) =>
     new Observable<Frame>((subscriber) => {
-      if (ended) {
-        subscriber.error(ended);
-        return;
-      }
-      const id = allocate();
-      const message = { id, command, flags: MessageType.COMMAND, payload, fds: req.fds };
-      if (req.noReply) {
-        send({ ...message, flags: MessageType.COMMAND | HeaderFlags.NO_REPLY });
-        subscriber.complete();
-        return;
-      }
-      // Registered before the write: a reply can never overtake its own registration.
-      const entry = new SubscriberPending(command, subscriber);
-      pending.set(id, entry);
-      const timeoutMs = req.timeoutMs ?? options.timeoutMs;
-      const timer =
-        timeoutMs > 0
-          ? scheduler.schedule(() => {
-              retire(id);
-              subscriber.error(new ReplyTimeoutError(commandName(command), id, timeoutMs));
-            }, timeoutMs)
-          : undefined;
-      try {
-        send(message);
-      } catch (err) {
-        pending.delete(id);
-        subscriber.error(err);
-      }
-      return () => {
-        timer?.unsubscribe();
-        if (pending.get(id) === entry) retire(id);
-      };
+      if (!req.noReply) return issue(command, payload, new SubscriberWaiter(subscriber), req);
+      post(command, payload, req.fds);
+      subscriber.complete();
+      return undefined;
     });
 
   const call = (command: number, payload?: Buffer | readonly Buffer[], req?: CallOptions) =>
-    new Promise<Frame>((resolve, reject) => {
-      if (ended) return reject(ended);
-      const id = allocate();
-      const timeoutMs = req?.timeoutMs ?? options.timeoutMs;
-      const entry = new PromisePending(id, command, timeoutMs, resolve, reject);
-      pending.set(id, entry);
-      if (timeoutMs > 0) entry.timer = scheduler.schedule(timeOut, timeoutMs, entry);
-      try {
-        send({ id, command, flags: MessageType.COMMAND, payload, fds: req?.fds });
-      } catch (err) {
-        pending.delete(id);
-        entry.fail(err);
-      }
-    });
+    new Promise<Frame>((resolve, reject) => void issue(command, payload, new PromiseWaiter(resolve, reject), req));
 
   return {
     request,
     call,
+    post,
+    issue,
     deliver,
     failAll,
     get stats() {
@@ -261,6 +279,8 @@ export const correlator = (
   return {
     request: core.request,
     call: core.call,
+    post: core.post,
+    issue: core.issue,
     failAll: core.failAll,
     subscription,
     get stats() {

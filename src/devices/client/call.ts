@@ -1,5 +1,5 @@
-import { Observable, type Observer, type Subscriber, type Subscription } from 'rxjs';
-import type { RequestOptions } from '../../operators/correlate.js';
+import { Observable, type Subscriber, type Unsubscribable } from 'rxjs';
+import type { CallOptions, ReplyWaiter } from '../../operators/correlate.js';
 import type { Frame } from '../../streams/frame.js';
 import type { Endpoint } from '../endpoint.js';
 
@@ -17,38 +17,37 @@ export const dropFds = (wire: Wire, frame: Frame): Buffer => {
 };
 
 /**
- * Hands a request's reply and end to the subscriber of the accessor that sent it. A class: its
- * methods are made once, where an observer literal would make three closures per request.
+ * Hands a request's outcome to the subscriber of the accessor that sent it. A class: its methods
+ * are made once, where an observer literal would make closures per request; and it is the
+ * request's only waiter (Endpoint.issue), so no Observable or Subscriber is made for the request.
  */
-class Relay<T> implements Observer<Frame> {
+class Relay<T> implements ReplyWaiter {
   constructor(
     private readonly wire: Wire,
     private readonly subscriber: Subscriber<T>,
     private readonly onReply: (reply: Buffer) => void,
   ) {}
 
-  next(frame: Frame): void {
+  settle(frame: Frame): void {
     try {
       this.onReply(dropFds(this.wire, frame));
     } catch (err) {
       this.subscriber.error(err);
+      return;
     }
-  }
-
-  error(err: unknown): void {
-    this.subscriber.error(err);
-  }
-
-  complete(): void {
     this.subscriber.complete();
+  }
+
+  fail(err: unknown): void {
+    this.subscriber.error(err);
   }
 }
 
 /**
  * Sends a request on behalf of `subscriber`: `onReply` gets the reply payload (fds closed) and
  * emits what it wants; whatever it throws fails the subscriber, and so do the request's own errors.
- * The returned subscription cancels the request. One subscription per request, no operator chain:
- * this is every register access's path.
+ * What it returns cancels the request. No operator chain and no Observable of its own: this is
+ * every register access's path.
  */
 export const relay = <T>(
   wire: Wire,
@@ -56,8 +55,8 @@ export const relay = <T>(
   command: number,
   payload: Buffer,
   onReply: (reply: Buffer) => void,
-  options?: RequestOptions,
-): Subscription => wire.endpoint.request(command, payload, options).subscribe(new Relay(wire, subscriber, onReply));
+  options?: CallOptions,
+): Unsubscribable => wire.endpoint.issue(command, payload, new Relay(wire, subscriber, onReply), options);
 
 /**
  * Sends a request and emits its reply payload decoded by `decode`; fds that came with the reply
@@ -69,5 +68,5 @@ export const call$ = <T>(
   command: number,
   payload: Buffer,
   decode: (reply: Buffer) => T,
-  options?: RequestOptions,
+  options?: CallOptions,
 ): Observable<T> => new Observable<T>((subscriber) => relay(wire, subscriber, command, payload, (p) => subscriber.next(decode(p)), options));
