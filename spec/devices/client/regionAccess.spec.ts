@@ -174,4 +174,57 @@ test('an access outside the region is refused locally with RangeError', async ()
   await done(dev.close());
 });
 
+// readAsync/writeAsync: the promise accessors the Promise facade uses; same messages, same errors.
+test('readAsync and writeAsync send what read and write send, in pieces above max_data_xfer_size', async () => {
+  const { peer, dev } = await open({ caps: { max_data_xfer_size: 1024 }, regions: bigBar(4096) });
+  pattern(4096).copy(peer.device.data[0]!);
+  const r = dev.region(0);
+  assert.ok((await r.readAsync(0, 4)).equals(pattern(4)));
+  assert.ok((await r.readAsync(100, 1025)).equals(pattern(4096).subarray(100, 1125)));
+  assert.equal(reads(peer).map((x) => [x.offset, x.count]), [[0, 4], [100, 1024], [1124, 1]]);
+  await r.writeAsync(0, pattern(8), { posted: false });
+  await r.writeAsync(8, pattern(1025), { posted: false });
+  await r.writeAsync(2000, Buffer.of(7));
+  await done(dev.fence());
+  assert.equal(writes(peer).map((w) => [w.offset, w.count, w.posted]), [[0, 8, false], [8, 1024, false], [1032, 1, false], [2000, 1, true]]);
+  assert.is(peer.device.data[0]![2000], 7);
+  await done(dev.close());
+});
+
+test('readAsync and writeAsync use a mapped area and send nothing', async () => {
+  const bar = memfdRegion(0x1000, 0x5a);
+  const regions = defaultRegions();
+  regions[0] = { info: { index: 0, size: 0x1000, flags: RegionFlags.READ | RegionFlags.WRITE | RegionFlags.MMAP, offset: 0 }, fd: bar.make };
+  const { peer, dev } = await open({ regions });
+  await dev.region(0).writeAsync(0x20, Buffer.of(1, 2));
+  assert.equal([...(await dev.region(0).readAsync(0x1f, 3))], [0x5a, 1, 2]);
+  assert.equal(peer.device.received, []);
+  await done(dev.close());
+  bar.close();
+});
+
+test('readAsync and writeAsync reject with the typed error of the request, or RangeError locally', async () => {
+  const { peer, dev } = await open({
+    override: (f) => {
+      if (f.header.command === Command.REGION_WRITE) return { errno: p.Errno.EIO };
+      if (f.header.command !== Command.REGION_READ) return 'default';
+      const r = p.decodeRegionReadRequest(f.payload);
+      return r.region === 0 ? { payload: p.encodeRegionReadReply({ offset: r.offset, region: r.region, data: Buffer.alloc(r.count - 1) }) } : 'default';
+    },
+  });
+  const short = await dev.region(0).readAsync(0, 8).catch((e: unknown) => e);
+  assert.instance(short, p.MalformedMessageError);
+  assert.match((short as Error).message, /short read: 7 of 8/);
+  const remote = await dev.region(0).writeAsync(0, Buffer.of(1), { posted: false }).catch((e: unknown) => e);
+  assert.instance(remote, p.RemoteError);
+  assert.is((remote as p.RemoteError).errnoName, 'EIO');
+  peer.device.received.length = 0;
+  const range = await dev.region(1).readAsync(0xff, 2).catch((e: unknown) => e);
+  assert.instance(range, RangeError);
+  assert.instance(await dev.region(1).writeAsync(0xff, Buffer.alloc(2)).catch((e: unknown) => e), RangeError);
+  assert.equal(peer.device.received, []);
+  assert.not.ok(peer.conn.closed);
+  await done(dev.close());
+});
+
 test.run();

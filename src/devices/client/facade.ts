@@ -81,8 +81,6 @@ export interface Device {
 
 const NOTHING = { defaultValue: undefined };
 const done = (o: Observable<unknown>): Promise<void> => lastValueFrom(o, NOTHING).then(() => undefined);
-/** For a stream that never emits: no extra promise to drop its value. */
-const ended = (o: Observable<never>): Promise<void> => lastValueFrom(o, NOTHING);
 
 const interrupt = (s: InterruptSignal): Interrupt => ({
   index: s.index,
@@ -97,8 +95,8 @@ const region = (r: ClientRegion): Region => ({
   info: r.info,
   areas: r.areas,
   posted: r.posted,
-  read: (offset, count) => firstValueFrom(r.read(offset, count)),
-  write: (offset, data, options) => ended(r.write(offset, data, options)),
+  read: (offset, count) => r.readAsync(offset, count),
+  write: (offset, data, options) => r.writeAsync(offset, data, options),
   rx: r,
 });
 

@@ -1,10 +1,10 @@
-import { concatMap, from, ignoreElements, map, Observable, toArray, type Subscriber, type Subscription } from 'rxjs';
+import { concatMap, from, ignoreElements, lastValueFrom, map, Observable, toArray, type Subscriber, type Unsubscribable } from 'rxjs';
 import { splitTransfer, type Transfer } from '../../operators/chunkTransfers.js';
 import { Command } from '../../protocol/constants.js';
 import { REGION_ACCESS_SIZE } from '../../protocol/region-access.js';
 import type { RegionInfo } from '../../protocol/region-info.js';
 import { checkWriteReply, encodeReadFast, encodeWriteFast, readReplyData } from './accessCodec.js';
-import { call$, relay, type Wire } from './call.js';
+import { call$, dropFds, relay, type Wire } from './call.js';
 import { areaFor, type MappedArea } from './mmapRegions.js';
 
 /** Options of one write. */
@@ -28,6 +28,13 @@ export interface ClientRegion {
   read(offset: number, count: number): Observable<Buffer>;
   /** Writes `data` at `offset`; completes when written (posted: when handed to the socket). */
   write(offset: number, data: Buffer, options?: WriteOptions): Observable<never>;
+  /**
+   * read() as a promise. A read of one piece is one awaited request (Endpoint.call), with no
+   * Observable or Subscriber made for it: the Promise facade's register reads.
+   */
+  readAsync(offset: number, count: number): Promise<Buffer>;
+  /** write() as a promise; a write that waits for its reply is one awaited request, as readAsync. */
+  writeAsync(offset: number, data: Buffer, options?: WriteOptions): Promise<void>;
 }
 
 /** What a region needs: the wire, its info and mapped areas, and the chunk sizes negotiated. */
@@ -56,13 +63,14 @@ const readPiece$ = (ctx: RegionContext, t: Transfer): Observable<Buffer> => {
 const writePiece$ = (ctx: RegionContext, t: Transfer, data: Buffer, posted: boolean): Observable<never> =>
   new Observable<never>((subscriber) => writeOne(ctx, subscriber, t.offset, data, posted));
 
-const NO_REPLY = { noReply: true } as const;
-
 /** Sends one REGION_WRITE for `subscriber` (posted: No_reply, done once handed to the socket). */
-const writeOne = (ctx: RegionContext, subscriber: Subscriber<never>, offset: number, data: Buffer, posted: boolean): Subscription => {
+const writeOne = (ctx: RegionContext, subscriber: Subscriber<never>, offset: number, data: Buffer, posted: boolean): Unsubscribable | undefined => {
   const request = { offset, region: ctx.info.index, count: data.length };
   const payload = encodeWriteFast(offset, request.region, data);
-  return relay(ctx.wire, subscriber, Command.REGION_WRITE, payload, (p) => checkWriteReply(p, request), posted ? NO_REPLY : undefined);
+  if (!posted) return relay(ctx.wire, subscriber, Command.REGION_WRITE, payload, (p) => checkWriteReply(p, request));
+  ctx.wire.endpoint.post(Command.REGION_WRITE, payload);
+  subscriber.complete();
+  return undefined;
 };
 
 /**
@@ -82,6 +90,36 @@ const writeMany$ = (ctx: RegionContext, offset: number, data: Buffer, posted: bo
     concatMap((t) => writePiece$(ctx, t, data.subarray(t.offset - offset, t.offset - offset + t.count), posted)),
     ignoreElements(),
   );
+
+const NOTHING = { defaultValue: undefined };
+
+const readAsync = async (ctx: RegionContext, offset: number, count: number): Promise<Buffer> => {
+  checkRange(ctx.info, offset, count);
+  const area = ctx.areas.length > 0 ? areaFor(ctx.areas, offset, count) : undefined;
+  if (area) return Buffer.from(area.buffer.subarray(offset - area.offset, offset - area.offset + count));
+  if (count > ctx.readChunk) return lastValueFrom(readMany$(ctx, offset, count));
+  const request = { offset, region: ctx.info.index, count };
+  const reply = await ctx.wire.endpoint.call(Command.REGION_READ, encodeReadFast(request));
+  return readReplyData(dropFds(ctx.wire, reply), request);
+};
+
+const writeAsync = async (ctx: RegionContext, offset: number, data: Buffer, options?: WriteOptions): Promise<void> => {
+  checkRange(ctx.info, offset, data.length);
+  const area = ctx.areas.length > 0 ? areaFor(ctx.areas, offset, data.length) : undefined;
+  if (area?.writable) {
+    data.copy(area.buffer, offset - area.offset);
+    return;
+  }
+  const posted = ctx.posted && options?.posted !== false;
+  if (data.length > ctx.writeChunk) return lastValueFrom(writeMany$(ctx, offset, data, posted), NOTHING);
+  if (posted) {
+    ctx.wire.endpoint.post(Command.REGION_WRITE, encodeWriteFast(offset, ctx.info.index, data));
+    return;
+  }
+  const request = { offset, region: ctx.info.index, count: data.length };
+  const reply = await ctx.wire.endpoint.call(Command.REGION_WRITE, encodeWriteFast(offset, request.region, data));
+  checkWriteReply(dropFds(ctx.wire, reply), request);
+};
 
 /**
  * Builds a region accessor: the mmap fast path when an access lies in one mapped area, else
@@ -119,6 +157,8 @@ export const clientRegion = (ctx: RegionContext): ClientRegion => ({
       if (data.length > ctx.writeChunk) return writeMany$(ctx, offset, data, posted).subscribe(subscriber);
       return writeOne(ctx, subscriber, offset, data, posted);
     }),
+  readAsync: (offset, count) => readAsync(ctx, offset, count),
+  writeAsync: (offset, data, options) => writeAsync(ctx, offset, data, options),
 });
 
 /** Request payload bytes a REGION_WRITE adds around its data. */
