@@ -1,16 +1,17 @@
 /**
  * Profiles one operation of the region or dma benchmark on both sides (client and served
  * benchmark device) and prints where the time goes. Not part of `npm run bench`: run
- * `npx tsx bench/profile-ops.ts [--op=read|write|posted|dma-read|dma-write] [--ops=N] [--size=BYTES]
+ * `npx tsx bench/profile-ops.ts [--op=read|write|posted|pipelined|dma-read|dma-write] [--ops=N] [--size=BYTES]
  * [--mode=fd|message] [--interval=us]` (and the benchmarks' --pin/--cpu options; --pin=cross keeps
  * one side's time out of the other's profile).
  * - read, write: synchronous REGION_READ / REGION_WRITE of 4 bytes, awaited one by one (default);
  * - posted: posted REGION_WRITEs of 4 bytes in batches of 2000, each closed by a fence;
+ * - pipelined: REGION_READs of 4 bytes in batches of 2000, 64 in flight (the Observable accessor);
  * - dma-read, dma-write: the device's guest-memory reads (readInto) or writes of --size bytes
  *   (default 1 MiB), through the fd mapping or by DMA messages as --mode says (default message).
  * The raw profiles are kept in bench/results/ (open them in Chrome DevTools).
  */
-import { concat, concatMap, lastValueFrom, range } from 'rxjs';
+import { concat, concatMap, lastValueFrom, mergeMap, range } from 'rxjs';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +29,7 @@ import { place } from './transport/placement.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { options } = benchArgs();
 const kind = options.get('op') ?? 'read';
-if (!['read', 'write', 'posted', 'dma-read', 'dma-write'].includes(kind)) {
+if (!['read', 'write', 'posted', 'pipelined', 'dma-read', 'dma-write'].includes(kind)) {
   throw new Error('--op must be read, write, posted, dma-read or dma-write');
 }
 const dma = kind.startsWith('dma-');
@@ -42,6 +43,7 @@ const what: Record<string, string> = {
   read: 'synchronous REGION_READs of 4 bytes',
   write: 'synchronous REGION_WRITEs of 4 bytes',
   posted: 'posted REGION_WRITEs of 4 bytes (batches of 2000, then a fence)',
+  pipelined: 'REGION_READs of 4 bytes, 64 in flight (batches of 2000)',
   'dma-read': `device DMA reads of ${size} bytes (${mode})`,
   'dma-write': `device DMA writes of ${size} bytes (${mode})`,
 };
@@ -61,16 +63,20 @@ const main = async () => {
     const region = client.dev.region(BENCH_BAR);
     const dmaOp = kind === 'dma-read' ? DmaOp.READ : DmaOp.WRITE;
     // A DMA batch is one device command running its accesses back to back; profiled as one op per access.
-    const batch = dma ? Math.max(1, Math.floor((64 << 20) / size)) : kind === 'posted' ? 2000 : 1;
+    const batch = dma ? Math.max(1, Math.floor((64 << 20) / size)) : kind === 'posted' || kind === 'pipelined' ? 2000 : 1;
     const rx = client.dev.rx.region(BENCH_BAR);
     const posted = () =>
       lastValueFrom(concat(range(0, batch).pipe(concatMap(() => rx.write(BenchReg.SCRATCH, DATA, { posted: true }))), client.dev.rx.fence()), {
         defaultValue: undefined,
       });
+    const pipelined = () =>
+      lastValueFrom(range(0, batch).pipe(mergeMap(() => rx.read(BenchReg.SCRATCH, 4), 64)), { defaultValue: undefined });
     const op = dma
       ? () => runCommand(client.dev, { op: dmaOp, reps: batch, size, iova: GUEST_IOVA })
       : kind === 'posted'
         ? posted
+        : kind === 'pipelined'
+        ? pipelined
         : kind === 'write'
         ? () => region.write(BenchReg.SCRATCH, DATA, { posted: false })
         : () => region.read(BenchReg.SCRATCH, 4);
