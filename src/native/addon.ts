@@ -17,11 +17,15 @@ export interface RawError extends Error {
 export interface RawChannel {
   readonly fd: number;
   readonly queuedBytes: number;
-  /** Returns the error of a failure that happened before start, if any. */
+  /**
+   * Returns the error of a failure that happened before start, if any. onData hears of each read
+   * as the count of bytes it left at the start of `readBuffer` (valid until the callback returns).
+   */
   start(
-    onData: (bytes: Buffer, fds: number[] | undefined, filled: boolean) => void,
+    onData: (length: number, fds: number[] | undefined, filled: boolean) => void,
     onEnd: () => void,
     onError: (err: RawError) => void,
+    readBuffer: Buffer,
   ): RawError | undefined;
   /** Returns the error of a fatal socket failure, for the caller to report asynchronously. */
   send(chunks: readonly Buffer[], fds: readonly number[] | undefined): RawError | undefined;

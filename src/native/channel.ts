@@ -17,6 +17,22 @@ export const DEFAULT_SEND_BUFFER_SIZE = 2 << 20;
 // The fds of a read that brought none: one frozen list rather than a new array per read.
 const NO_FDS: readonly number[] = Object.freeze([]);
 
+/**
+ * Where every channel of this thread receives: a read's bytes are copied out at the start of its
+ * callback, before any handler runs, so one buffer serves them all. Small reads are copied into
+ * Node's shared pool; a Buffer made by the addon per read cost more than that copy.
+ */
+const READ_BUFFER_SIZE = 64 * 1024;
+let readBuffer: Buffer | undefined;
+const NO_BYTES = Buffer.alloc(0);
+
+const received = (buffer: Buffer, length: number): Buffer => {
+  if (length === 0) return NO_BYTES;
+  const bytes = Buffer.allocUnsafe(length);
+  buffer.copy(bytes, 0, 0, length);
+  return bytes;
+};
+
 class NativeChannel implements Channel {
   readonly #raw: RawChannel;
   #handlers: ChannelHandlers | undefined;
@@ -42,9 +58,10 @@ class NativeChannel implements Channel {
     if (this.#closed) throw new ClosedError('channel is closed');
     if (this.#handlers) throw new Error('channel already started');
     this.#handlers = handlers;
+    const buffer = (readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_SIZE));
     const failure = call(() =>
       this.#raw.start(
-        (bytes, fds, filled) => handlers.data(bytes, fds ?? NO_FDS, filled),
+        (length, fds, filled) => handlers.data(received(buffer, length), fds ?? NO_FDS, filled),
         () => {
           this.#done = true;
           handlers.end();
@@ -53,6 +70,7 @@ class NativeChannel implements Channel {
           this.#done = true;
           handlers.error(asNativeError(err));
         },
+        buffer,
       ),
     );
     const early = this.#early ?? (failure && asNativeError(failure));

@@ -51,7 +51,8 @@ Napi::Value Channel::GetQueuedBytes(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(queued_));
 }
 
-// start(onData, onEnd, onError) -> undefined, or the Error of a failure that happened before start.
+// start(onData, onEnd, onError, readBuffer) -> undefined, or the Error of a failure that happened
+// before start. onData(length, fds, filled): the read left `length` bytes at the start of readBuffer.
 Napi::Value Channel::Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (fd_ < 0) ThrowErrno(env, "start", EBADF, "channel is closed");
@@ -59,6 +60,12 @@ Napi::Value Channel::Start(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < 3; i++) {
     if (!info[i].IsFunction()) throw Napi::TypeError::New(env, "start needs three callbacks");
   }
+  if (!info[3].IsBuffer()) throw Napi::TypeError::New(env, "start needs a read buffer");
+  Napi::Buffer<uint8_t> readBuffer = info[3].As<Napi::Buffer<uint8_t>>();
+  if (readBuffer.Length() < 4096) throw Napi::RangeError::New(env, "the read buffer must hold at least 4096 bytes");
+  readBuffer_ = Napi::Persistent(readBuffer.As<Napi::Object>());
+  readData_ = readBuffer.Data();
+  readLen_ = readBuffer.Length();
   onData_ = Napi::Persistent(info[0].As<Napi::Function>());
   onEnd_ = Napi::Persistent(info[1].As<Napi::Function>());
   onError_ = Napi::Persistent(info[2].As<Napi::Function>());
@@ -168,6 +175,9 @@ void Channel::Close(const Napi::CallbackInfo&) {
   onData_.Reset();
   onEnd_.Reset();
   onError_.Reset();
+  readBuffer_.Reset();
+  readData_ = nullptr;
+  readLen_ = 0;
 }
 
 // Makes the channel terminal with an error, reported once (now, or at start when not started yet).

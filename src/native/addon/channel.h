@@ -68,6 +68,11 @@ class Channel : public Napi::ObjectWrap<Channel> {
   uint8_t* targetData_ = nullptr;
   size_t targetLen_ = 0, targetOff_ = 0;
   std::unique_ptr<Napi::AsyncContext> ctx_;
+  // The read buffer, a JS Buffer given to start(): data() reports how many bytes a read left in it,
+  // and JS copies them out before anything else runs. Held by reference; V8 never moves its bytes.
+  Napi::ObjectReference readBuffer_;
+  uint8_t* readData_ = nullptr;
+  size_t readLen_ = 0;
 };
 
 }  // namespace vfu

@@ -9,17 +9,10 @@
 namespace vfu {
 namespace {
 
-constexpr size_t kReadBufferSize = 64 * 1024;
 // Reads per wake-up before yielding to the rest of the loop, so one busy peer cannot starve others.
 constexpr int kReadsPerWakeup = 16;
 // Fd-less queued messages coalesced into one sendmsg.
 constexpr size_t kMaxIov = 64;
-
-// One read buffer per thread (each worker thread has its own loop); bytes are copied out before JS runs.
-std::vector<uint8_t>& ReadBuffer() {
-  thread_local std::vector<uint8_t> buf(kReadBufferSize);
-  return buf;
-}
 
 }  // namespace
 
@@ -112,15 +105,17 @@ void Channel::Consume(size_t written) {
 
 // One data() call per recvmsg, with exactly the fds of that recvmsg; while a readInto() target
 // is being filled, reads go straight into it and JS hears of them only when fds came or it is full.
+// The bytes of a read are in the JS read buffer, which JS empties before it does anything else:
+// no Buffer is made here (node's Buffer::Copy costs an ArrayBuffer, a backing store and a
+// prototype change per read, more than the copy out of the buffer in JS).
 void Channel::ReadSome(bool drain) {
   Napi::Env env = Env();
-  std::vector<uint8_t>& buf = ReadBuffer();
   for (int i = 0; (drain || i < kReadsPerWakeup) && fd_ >= 0 && !ended_ && !failed_; i++) {
     // Bytes beyond the target (the next messages) land in the read buffer, in the same recvmsg.
     iovec iov[2];
     size_t niov = 0, room = 0;
     if (targetData_) iov[niov++] = {targetData_ + targetOff_, targetLen_ - targetOff_};
-    iov[niov++] = {buf.data(), buf.size()};
+    iov[niov++] = {readData_, readLen_};
     for (size_t k = 0; k < niov; k++) room += iov[k].iov_len;
     msghdr msg{};
     msg.msg_iov = iov;
@@ -159,7 +154,7 @@ void Channel::ReadSome(bool drain) {
     }
     size_t rest = got - intoTarget;
     if (rest > 0 || filled || !fds_.empty()) {
-      Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::Copy(env, buf.data(), rest);
+      napi_value length = Napi::Number::New(env, static_cast<double>(rest));
       napi_value fdList = env.Undefined();
       if (!fds_.empty()) {
         Napi::Array a = Napi::Array::New(env, fds_.size());
@@ -167,7 +162,7 @@ void Channel::ReadSome(bool drain) {
         fdList = a;
         fds_.clear();  // owned by JS from here on
       }
-      if (!CallJs(env, onData_, Value(), *ctx_, {bytes, fdList, Napi::Boolean::New(env, filled)})) return;
+      if (!CallJs(env, onData_, Value(), *ctx_, {length, fdList, Napi::Boolean::New(env, filled)})) return;
     }
     // A short read emptied the socket as it was: stop here rather than pay a recvmsg for EAGAIN.
     // The poll is level-triggered, so bytes that came meanwhile wake the loop again at once.
