@@ -89,13 +89,17 @@ Napi::Value Channel::Send(const Napi::CallbackInfo& info) {
   iov.clear();
   size_t total = 0;
   for (uint32_t i = 0; i < count; i++) {
-    Napi::Value c = chunks.Get(i);
-    if (!c.IsTypedArray()) throw Napi::TypeError::New(env, "chunks must be an array of Buffers");
+    napi_value c;
+    if (napi_get_element(env, chunks, i, &c) != napi_ok) throw Napi::Error::New(env, "chunks: element not readable");
+    // One call checks the type and gives the bytes: this loop runs for every message sent.
+    napi_typedarray_type type;
+    size_t length = 0;
     void* data = nullptr;
-    size_t len = c.As<Napi::TypedArray>().ByteLength();
-    napi_get_typedarray_info(env, c, nullptr, nullptr, &data, nullptr, nullptr);
-    if (len > 0) iov.push_back({data, len});
-    total += len;
+    if (napi_get_typedarray_info(env, c, &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
+      throw Napi::TypeError::New(env, "chunks must be an array of Buffers");
+    }
+    if (length > 0) iov.push_back({data, length});
+    total += length;
   }
   int fds[kScmMaxFd];
   size_t nfds = 0;

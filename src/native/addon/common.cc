@@ -24,9 +24,9 @@ void ThrowErrno(Napi::Env env, const char* syscall, int err, const std::string& 
 }
 
 bool CallJs(Napi::Env env, const Napi::FunctionReference& fn, napi_value recv, napi_async_context ctx,
-            const std::vector<napi_value>& args) {
+            std::initializer_list<napi_value> args) {
   try {
-    fn.MakeCallback(recv, args, ctx);
+    fn.MakeCallback(recv, args.size(), args.begin(), ctx);  // no vector: nothing allocated per call
     return true;
   } catch (const Napi::Error& e) {
     napi_fatal_exception(env, e.Value());

@@ -4,6 +4,7 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,7 @@ Napi::Error ErrnoError(Napi::Env env, const char* syscall, int err, const std::s
 // AsyncLocalStorage behave. A throw in the callback becomes an uncaught exception instead of vanishing.
 // Returns false when the callback threw.
 bool CallJs(Napi::Env env, const Napi::FunctionReference& fn, napi_value recv, napi_async_context ctx,
-            const std::vector<napi_value>& args);
+            std::initializer_list<napi_value> args);
 
 // Reads a JS number or bigint as a non-negative 64-bit integer.
 uint64_t ToU64(const Napi::Value& v, const char* what);
