@@ -91,12 +91,27 @@ const writeMany$ = (ctx: RegionContext, offset: number, data: Buffer, posted: bo
     ignoreElements(),
   );
 
+/** Checks the range, then reads it from a mapped area when one holds it all (a copy of its own). */
+const mappedRead = (ctx: RegionContext, offset: number, count: number): Buffer | undefined => {
+  checkRange(ctx.info, offset, count);
+  const area = ctx.areas.length > 0 ? areaFor(ctx.areas, offset, count) : undefined;
+  return area && Buffer.from(area.buffer.subarray(offset - area.offset, offset - area.offset + count));
+};
+
+/** Checks the range, then writes it through a writable mapped area when one holds it all; whether it did. */
+const mappedWrite = (ctx: RegionContext, offset: number, data: Buffer): boolean => {
+  checkRange(ctx.info, offset, data.length);
+  const area = ctx.areas.length > 0 ? areaFor(ctx.areas, offset, data.length) : undefined;
+  if (!area?.writable) return false;
+  data.copy(area.buffer, offset - area.offset);
+  return true;
+};
+
 const NOTHING = { defaultValue: undefined };
 
 const readAsync = async (ctx: RegionContext, offset: number, count: number): Promise<Buffer> => {
-  checkRange(ctx.info, offset, count);
-  const area = ctx.areas.length > 0 ? areaFor(ctx.areas, offset, count) : undefined;
-  if (area) return Buffer.from(area.buffer.subarray(offset - area.offset, offset - area.offset + count));
+  const mapped = mappedRead(ctx, offset, count);
+  if (mapped) return mapped;
   if (count > ctx.readChunk) return lastValueFrom(readMany$(ctx, offset, count));
   const request = { offset, region: ctx.info.index, count };
   const reply = await ctx.wire.endpoint.call(Command.REGION_READ, encodeReadFast(request));
@@ -104,12 +119,7 @@ const readAsync = async (ctx: RegionContext, offset: number, count: number): Pro
 };
 
 const writeAsync = async (ctx: RegionContext, offset: number, data: Buffer, options?: WriteOptions): Promise<void> => {
-  checkRange(ctx.info, offset, data.length);
-  const area = ctx.areas.length > 0 ? areaFor(ctx.areas, offset, data.length) : undefined;
-  if (area?.writable) {
-    data.copy(area.buffer, offset - area.offset);
-    return;
-  }
+  if (mappedWrite(ctx, offset, data)) return;
   const posted = ctx.posted && options?.posted !== false;
   if (data.length > ctx.writeChunk) return lastValueFrom(writeMany$(ctx, offset, data, posted), NOTHING);
   if (posted) {
@@ -133,10 +143,9 @@ export const clientRegion = (ctx: RegionContext): ClientRegion => ({
   posted: ctx.posted,
   read: (offset, count) =>
     new Observable<Buffer>((subscriber) => {
-      checkRange(ctx.info, offset, count);
-      const area = ctx.areas.length > 0 ? areaFor(ctx.areas, offset, count) : undefined;
-      if (area) {
-        subscriber.next(Buffer.from(area.buffer.subarray(offset - area.offset, offset - area.offset + count)));
+      const mapped = mappedRead(ctx, offset, count);
+      if (mapped) {
+        subscriber.next(mapped);
         subscriber.complete();
         return undefined;
       }
@@ -146,10 +155,7 @@ export const clientRegion = (ctx: RegionContext): ClientRegion => ({
     }),
   write: (offset, data, options) =>
     new Observable<never>((subscriber) => {
-      checkRange(ctx.info, offset, data.length);
-      const area = ctx.areas.length > 0 ? areaFor(ctx.areas, offset, data.length) : undefined;
-      if (area?.writable) {
-        data.copy(area.buffer, offset - area.offset);
+      if (mappedWrite(ctx, offset, data)) {
         subscriber.complete();
         return undefined;
       }
