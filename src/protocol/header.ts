@@ -15,14 +15,21 @@ export interface Header {
   readonly error: number;
 }
 
-/** Writes a header into `buf` at `offset` (little-endian, as every supported host is). */
-export const writeHeader = (h: Header, buf: Buffer, offset = 0): void => {
-  buf.writeUInt16LE(h.id & 0xffff, offset);
-  buf.writeUInt16LE(h.command, offset + 2);
-  buf.writeUInt32LE(h.size, offset + 4);
-  buf.writeUInt32LE(h.flags >>> 0, offset + 8);
-  buf.writeUInt32LE(h.error >>> 0, offset + 12);
+/**
+ * Writes a header's fields into `buf` at `offset` (little-endian, as every supported host is).
+ * For the send path, which has the fields but no Header object to spare.
+ */
+export const writeHeaderFields = (buf: Buffer, offset: number, id: number, command: number, size: number, flags: number, error: number): void => {
+  buf.writeUInt16LE(id & 0xffff, offset);
+  buf.writeUInt16LE(command, offset + 2);
+  buf.writeUInt32LE(size, offset + 4);
+  buf.writeUInt32LE(flags >>> 0, offset + 8);
+  buf.writeUInt32LE(error >>> 0, offset + 12);
 };
+
+/** Writes a header into `buf` at `offset`. */
+export const writeHeader = (h: Header, buf: Buffer, offset = 0): void =>
+  writeHeaderFields(buf, offset, h.id, h.command, h.size, h.flags, h.error);
 
 /** Encodes a header as a fresh 16-byte Buffer. */
 export const encodeHeader = (h: Header): Buffer => {

@@ -1,5 +1,6 @@
 import { Observable, Subject, share } from 'rxjs';
 import { HEADER_SIZE } from '../protocol/constants.js';
+import { writeHeaderFields } from '../protocol/header.js';
 import { ClosedError, DisconnectedError } from '../protocol/errors.js';
 import { framer } from '../operators/decodeFrames.js';
 import { framePool } from '../operators/framePool.js';
@@ -128,13 +129,8 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     });
   }).pipe(share({ resetOnError: false, resetOnComplete: false, resetOnRefCountZero: false }));
 
-  const writeHeader = (h: Buffer, message: OutgoingMessage, size: number) => {
-    h.writeUInt16LE(message.id & 0xffff, 0);
-    h.writeUInt16LE(message.command, 2);
-    h.writeUInt32LE(size, 4);
-    h.writeUInt32LE(message.flags >>> 0, 8);
-    h.writeUInt32LE((message.error ?? 0) >>> 0, 12);
-  };
+  const writeHeader = (h: Buffer, message: OutgoingMessage, size: number) =>
+    writeHeaderFields(h, 0, message.id, message.command, size, message.flags, message.error ?? 0);
 
   const send = (message: OutgoingMessage) => {
     if (closed) throw new ClosedError('connection is closed');
