@@ -1,13 +1,8 @@
 import { Observable, Subscription, asyncScheduler, type SchedulerLike, type Subscriber, type Unsubscribable } from 'rxjs';
 import { HeaderFlags, MessageType, commandName } from '../protocol/constants.js';
-import {
-  DisconnectedError,
-  LimitError,
-  MalformedMessageError,
-  RemoteError,
-  ReplyTimeoutError,
-} from '../protocol/errors.js';
+import { DisconnectedError, MalformedMessageError, RemoteError, ReplyTimeoutError } from '../protocol/errors.js';
 import type { Frame, OutgoingMessage } from '../streams/frame.js';
+import { messageIds } from './messageIds.js';
 
 /** Options of one request. */
 export interface RequestOptions {
@@ -133,56 +128,36 @@ export interface DirectCorrelator extends Correlator {
 
 /**
  * Correlates replies with requests by our own 16-bit ids (never by anything the peer chooses for
- * its own requests). `send` writes a message.
- * The pending set lives in one Map keyed by id so that a reply costs O(1) even with thousands in
- * flight (a DMA_MAP transaction); an id timed out or cancelled stays out of use until its late
- * reply arrives or enough newer ids have passed, so a late reply never reaches a new request.
+ * its own requests). `send` writes a message. The ids, and the quarantine that keeps a late reply
+ * from reaching a newer request, are messageIds'.
  */
 export const createCorrelator = (send: (message: OutgoingMessage) => void, options: CorrelatorOptions): DirectCorrelator => {
   const scheduler = options.scheduler ?? asyncScheduler;
-  const pending = new Map<number, Waiting>();
-  const quarantined = new Set<number>();
-  const quarantineLimit = options.quarantine ?? 1024;
-  let nextId = 0;
+  const ids = messageIds<Waiting>(options.quarantine);
   let unmatched = 0;
   let ended: Error | undefined;
 
-  const allocate = (): number => {
-    for (let tries = 0; tries < 0x10000; tries++) {
-      const id = nextId;
-      nextId = (nextId + 1) & 0xffff;
-      if (!pending.has(id) && !quarantined.has(id)) return id;
-    }
-    throw new LimitError('no free message id: 65536 requests in flight');
-  };
-
-  const retire = (id: number) => {
-    pending.delete(id);
-    quarantined.add(id);
-    if (quarantined.size > quarantineLimit) quarantined.delete(quarantined.values().next().value!);
-  };
-
   // A request's reply timer (one function for every request: the entry is its state).
   function timeOut(this: unknown, entry?: Waiting) {
-    if (!entry || pending.get(entry.id) !== entry) return;
-    retire(entry.id);
+    if (!entry || ids.get(entry.id) !== entry) return;
+    ids.retire(entry.id);
     entry.waiter.fail(new ReplyTimeoutError(commandName(entry.command), entry.id, entry.timeoutMs));
   }
 
   // Cancelled by its issuer: the id waits in quarantine for the reply that may still come.
   const cancel = (entry: Waiting) => {
-    if (pending.get(entry.id) === entry) retire(entry.id);
+    if (ids.get(entry.id) === entry) ids.retire(entry.id);
   };
 
   const deliver = (frame: Frame) => {
-    const entry = pending.get(frame.header.id);
+    const entry = ids.get(frame.header.id);
     if (!entry) {
-      quarantined.delete(frame.header.id);
+      ids.unmatched(frame.header.id);
       unmatched++;
       for (const fd of frame.fds) options.closeFd(fd);
       return;
     }
-    pending.delete(frame.header.id);
+    ids.free(frame.header.id);
     entry.timer?.unsubscribe();
     const command = entry.command;
     if (frame.header.command !== command) {
@@ -199,9 +174,7 @@ export const createCorrelator = (send: (message: OutgoingMessage) => void, optio
   function failAll(cause: Error) {
     if (ended) return;
     ended = cause;
-    const all = [...pending.values()];
-    pending.clear();
-    for (const entry of all) {
+    for (const entry of ids.drain()) {
       entry.timer?.unsubscribe();
       entry.waiter.fail(cause);
     }
@@ -209,14 +182,14 @@ export const createCorrelator = (send: (message: OutgoingMessage) => void, optio
 
   const post = (command: number, payload?: Buffer | readonly Buffer[], fds?: readonly number[]) => {
     if (ended) throw ended;
-    send({ id: allocate(), command, flags: MessageType.COMMAND | HeaderFlags.NO_REPLY, payload, fds });
+    send({ id: ids.next(), command, flags: MessageType.COMMAND | HeaderFlags.NO_REPLY, payload, fds });
   };
 
   const issue = (command: number, payload: Buffer | readonly Buffer[] | undefined, waiter: ReplyWaiter, req?: CallOptions): Unsubscribable => {
     let id: number;
     try {
       if (ended) throw ended;
-      id = allocate();
+      id = ids.next();
     } catch (err) {
       waiter.fail(err);
       return Subscription.EMPTY;
@@ -224,12 +197,12 @@ export const createCorrelator = (send: (message: OutgoingMessage) => void, optio
     const timeoutMs = req?.timeoutMs ?? options.timeoutMs;
     const entry = new Waiting(id, command, timeoutMs, waiter, cancel);
     // Registered before the write: a reply can never overtake its own registration.
-    pending.set(id, entry);
+    ids.wait(id, entry);
     if (timeoutMs > 0) entry.timer = scheduler.schedule(timeOut, timeoutMs, entry);
     try {
       send({ id, command, flags: MessageType.COMMAND, payload, fds: req?.fds });
     } catch (err) {
-      pending.delete(id);
+      ids.free(id);
       entry.timer?.unsubscribe();
       waiter.fail(err);
     }
@@ -255,7 +228,7 @@ export const createCorrelator = (send: (message: OutgoingMessage) => void, optio
     deliver,
     failAll,
     get stats() {
-      return { pending: pending.size, unmatchedReplies: unmatched };
+      return { pending: ids.waiting, unmatchedReplies: unmatched };
     },
   };
 };
