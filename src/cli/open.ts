@@ -1,18 +1,9 @@
 /** Opening a device for one command and closing it whatever happens. */
 import { statSync } from 'node:fs';
-import { Option, type Command } from 'commander';
 import { openDevice, type ClientOptions, type Device } from '../devices/client/index.js';
 import { parseMs } from './args.js';
 import { CliError } from './errors.js';
-
-/** The client options every command that opens a device shares. */
-export interface ClientFlags {
-  readonly timeout?: string;
-}
-
-/** Adds the options every device-opening command takes. */
-export const withClientOptions = (cmd: Command): Command =>
-  cmd.addOption(new Option('--timeout <ms>', 'reply timeout per request in ms (0 = none)').default('5000', '5000'));
+import type { ClientFlags } from './options.js';
 
 /** Client options for a socket path and the shared flags. */
 export const clientOptions = (socketPath: string, flags: ClientFlags, extra: ClientOptions = {}): ClientOptions => ({

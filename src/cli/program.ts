@@ -1,5 +1,6 @@
 /** The `vfio-user` command line: its commands, and how any failure ends as one line and an exit code. */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { demoCommand } from './commands/demo.js';
 import { infoCommand } from './commands/info.js';
@@ -9,9 +10,10 @@ import { serveCommand } from './commands/serve.js';
 import { writeCommand } from './commands/write.js';
 import { EXIT_USAGE, describeError } from './errors.js';
 import { printError } from './output.js';
+import { packageRoot } from '../native/root.js';
 
 const version = (): string => {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
   return pkg.version ?? '0.0.0';
 };
 

@@ -2,85 +2,32 @@
  * `vfio-user serve DEVICE (--socket-path PATH | --fd N)`: serves a sample device in the foreground,
  * one client at a time, until SIGTERM or SIGINT (then the socket file is removed).
  */
-import { fstatSync } from 'node:fs';
 import { Argument, Command, Option } from 'commander';
-import { Observable, lastValueFrom, takeUntil, tap } from 'rxjs';
-import { serve, signal$, type ServeTarget, type ServerEvent } from '../../devices/server/index.js';
-import { sampleDevices } from '../../devices/samples/index.js';
-import { errnoName } from '../../protocol/index.js';
-import { parseNumber } from '../args.js';
-import { CliError, errnoText, usageError } from '../errors.js';
-import type { TraceEvent } from '../../streams/trace.js';
-import { formatServerEvent } from '../format/events.js';
-import { traceLine } from '../format/payload.js';
-import { print, printError } from '../output.js';
+import { sampleDescriptions, sampleNames, type SampleName } from '../../devices/samples/catalog.js';
 
-interface ServeFlags {
+/** The flags of `serve`. */
+export interface ServeFlags {
   readonly socketPath?: string;
   readonly fd?: string;
   readonly verbose?: boolean;
   readonly trace?: boolean;
 }
 
-/** An inherited fd, checked to be a socket before the server takes it over. */
-const socketFd = (text: string): number => {
-  const fd = parseNumber(text, 'fd');
-  let isSocket: boolean;
-  try {
-    isSocket = fstatSync(fd).isSocket();
-  } catch {
-    throw new CliError(`fd ${fd} is not an open file descriptor`);
-  }
-  if (!isSocket) throw new CliError(`fd ${fd} is not a socket`);
-  return fd;
-};
-
-const targetOf = (flags: ServeFlags): ServeTarget => {
-  if (flags.socketPath !== undefined) return { socketPath: flags.socketPath };
-  if (flags.fd !== undefined) return { fd: socketFd(flags.fd) };
-  throw usageError('serve needs --socket-path PATH or --fd N');
-};
-
-/** A failure to bind names the path and the reason in words. */
-const listenFailure = (err: unknown, target: ServeTarget): unknown => {
-  const e = err as { code?: unknown; syscall?: unknown; errno?: unknown };
-  if (e.code !== 'ERR_VFIO_USER_NATIVE' || typeof e.errno !== 'number') return err;
-  const where = 'socketPath' in target ? target.socketPath : `fd ${target.fd}`;
-  return new CliError(`cannot listen on ${where}: ${errnoText(errnoName(e.errno))}`);
-};
-
-const show = (name: string, verbose: boolean) => (e: ServerEvent) => {
-  if (e.kind === 'device-error') printError(formatServerEvent(e, name));
-  else if (e.kind === 'listening' || verbose) print(formatServerEvent(e, name));
-};
-
-/** Serves until a signal; resolves once everything is closed and the socket file removed. */
-const serveUntilStopped = (name: string, target: ServeTarget, flags: ServeFlags): Promise<void> => {
-  const verbose = flags.verbose === true;
-  const device = sampleDevices[name]!.create();
-  const stop$ = signal$('SIGTERM', 'SIGINT').pipe(tap((s) => verbose && print(`stopping on ${s}`)));
-  const options = flags.trace ? { onTrace: (e: TraceEvent) => print(traceLine(e)) } : {};
-  const served$: Observable<ServerEvent> = serve(device, target, options).pipe(tap(show(name, verbose)), takeUntil(stop$));
-  return lastValueFrom(served$, { defaultValue: undefined }).then(
-    () => undefined,
-    (err: unknown) => Promise.reject(listenFailure(err, target)),
-  );
-};
-
-const deviceList = Object.entries(sampleDevices)
-  .map(([name, d]) => `  ${name.padEnd(11)} ${d.description}`)
+const deviceList = Object.entries(sampleDescriptions)
+  .map(([name, description]) => `  ${name.padEnd(11)} ${description}`)
   .join('\n');
 
-/** The `serve` command. */
+/** The `serve` command; its work is loaded only when it runs. */
 export const serveCommand = (): Command =>
   new Command('serve')
     .description('serve a sample device on a UNIX socket, in the foreground, one client at a time')
-    .addArgument(new Argument('<device>', 'sample device to serve').choices(Object.keys(sampleDevices)))
+    .addArgument(new Argument('<device>', 'sample device to serve').choices(sampleNames))
     .addOption(new Option('--socket-path <path>', 'create the listening socket at this path (mode 0600)').conflicts('fd'))
     .addOption(new Option('--fd <n>', 'serve on an inherited, already listening socket fd').conflicts('socketPath'))
     .option('-v, --verbose', 'print a line per client connection and disconnection')
     .option('--trace', 'print every message exchanged with clients, decoded, as monitor does')
     .addHelpText('after', `\nSample devices:\n${deviceList}\n\nSIGTERM or SIGINT stops the server and removes the socket file.`)
-    .action(async (name: string, flags: ServeFlags) => {
-      await serveUntilStopped(name, targetOf(flags), flags);
+    .action(async (name: SampleName, flags: ServeFlags) => {
+      const { serveSample } = await import('../actions/serve.js');
+      await serveSample(name, flags);
     });
