@@ -2,10 +2,9 @@
  * Loads the compiled addon and describes its raw shape. Only this folder uses it; everything else
  * goes through the typed facade in index.ts.
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { NativeError } from '../protocol/errors.js';
+import { packageRoot } from './root.js';
 
 /** An error as the addon throws or reports it: the failing syscall and its errno. */
 export interface RawError extends Error {
@@ -65,20 +64,24 @@ export interface Addon {
   openFdCount(): number;
 }
 
-// From src/native in the sources, and from dist/src/native once compiled.
-const CANDIDATES = ['../../build/Release/vfio_user_native.node', '../../../build/Release/vfio_user_native.node'];
+/** node-gyp-build's loader: the local build (build/Release) first, then a prebuild for this platform. */
+type Loader = (dir: string) => unknown;
 
 const load = (): Addon => {
-  const found = CANDIDATES.map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find((p) => existsSync(p));
-  if (!found) {
+  const root = packageRoot();
+  const loader = createRequire(import.meta.url)('node-gyp-build') as Loader;
+  try {
+    return loader(root) as Addon;
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw new Error(
-      `vfio-user-rx: the native addon build/Release/vfio_user_native.node is missing; run \`npm run build:native\``,
+      `vfio-user-rx: cannot load the native addon (${why}); build it with \`npm rebuild vfio-user-rx\` ` +
+        '(needs python3, make and a C++ compiler)',
     );
   }
-  return createRequire(import.meta.url)(found) as Addon;
 };
 
-/** The loaded addon (loading fails with a message naming the build command when it was not built). */
+/** The loaded addon (loading fails with a message naming the build command when none fits this machine). */
 export const addon: Addon = load();
 
 const isRawError = (err: unknown): err is RawError =>
