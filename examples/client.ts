@@ -1,6 +1,6 @@
 // Open a device, read and write a BAR, and wait for an interrupt.
 // Run: npx tsx examples/client.ts /tmp/counter.sock   (with examples/counter-device.ts serving)
-import { guestMemory, openDevice } from '../src/devices/client/index.js';
+import { guestMemory, openDevice } from 'vfio-user-rx';
 
 const socketPath = process.argv[2] ?? 'counter.sock';
 const memory = guestMemory();

@@ -1,5 +1,5 @@
 // A device in a few lines: BAR 0 counts the writes it receives and raises MSI-X vector 0 on each.
-// Run: npx tsx examples/counter-device.ts /tmp/counter.sock
+// Run: npx tsx examples/counter-device.ts /tmp/counter.sock   (after npm run build: it imports the package)
 import { map, scan, tap } from 'rxjs';
 import {
   memoryBar,
@@ -10,7 +10,7 @@ import {
   serveUntilSignal,
   type AccessResult,
   type RegionOperator,
-} from '../src/devices/server/index.js';
+} from 'vfio-user-rx';
 
 // The register file is a fold over the access stream: reads return the write count in every byte.
 const counter: RegionOperator = (access$, ctx) =>

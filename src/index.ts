@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * vfio-user-rx: the public API. Each layer is a namespace (`client`, `server`, `samples`, `pci`,
  * `protocol`); the names most programs start from are also exported at the top.
