@@ -7,6 +7,7 @@ import { benchArgs } from './lib/args.js';
 import { environment, environmentLine } from './lib/env.js';
 import { writeResults } from './lib/results.js';
 import type { BenchContext, Benchmark } from './lib/types.js';
+import { cli } from './cli.js';
 import { dma } from './dma.js';
 import { maps } from './maps.js';
 import { memory } from './memory.js';
@@ -14,7 +15,7 @@ import { region } from './region.js';
 import { transport } from './transport.js';
 
 /** Every benchmark; adding one is its import above and its name here. */
-const registry: readonly Benchmark[] = [transport, region, dma, maps, memory];
+const registry: readonly Benchmark[] = [transport, region, dma, maps, memory, cli];
 
 const main = async () => {
   const { names, options } = benchArgs();
