@@ -120,6 +120,65 @@ test('a client that breaks the framing is disconnected, and the next one is serv
   await noLeak(fds);
 });
 
+/** Sends one raw message on a fresh connection and resolves with the reply's header fields once it arrives. */
+const refusedFirst = async (path: string, message: Buffer, fds: readonly number[] = []): Promise<{ command: number; error: number }> => {
+  const raw = native.connect(path);
+  const reply = new Promise<{ command: number; error: number }>((resolve, reject) => {
+    let got = Buffer.alloc(0);
+    raw.start({
+      data: (chunk) => {
+        got = Buffer.concat([got, chunk]);
+        if (got.length >= 16) resolve({ command: got.readUInt16LE(2), error: got.readUInt32LE(12) });
+      },
+      end: () => reject(new Error('closed without a reply')),
+      error: reject,
+    });
+  });
+  raw.send([message], fds);
+  const r = await reply;
+  raw.close();
+  return r;
+};
+
+const header = (command: number, size: number, flags = 0) => {
+  const h = Buffer.alloc(16);
+  h.writeUInt16LE(1, 0);
+  h.writeUInt16LE(command, 2);
+  h.writeUInt32LE(size, 4);
+  h.writeUInt32LE(flags, 8);
+  return h;
+};
+
+for (const [what, message] of [
+  ['a command before VERSION', Buffer.concat([header(Command.DEVICE_GET_INFO, 32), Buffer.alloc(16)])],
+  ['VERSION with major 1', Buffer.concat([header(Command.VERSION, 20), Buffer.from([1, 0, 0, 0])])],
+  ['VERSION with invalid JSON', Buffer.concat([header(Command.VERSION, 24), Buffer.from([0, 0, 2, 0]), Buffer.from('{x\0\0')])],
+] as const) {
+  test(`${what} is refused with EINVAL, and the next client is served`, async ({ path, fds }) => {
+    const { sub } = served(path);
+    const refused = await refusedFirst(path, message);
+    assert.is(refused.error, 22);
+    const good = await connectClient(path);
+    await good.request(Command.DEVICE_GET_INFO, encodeDeviceInfoRequest());
+    good.close();
+    sub.unsubscribe();
+    await noLeak(fds);
+  });
+}
+
+test('VERSION with an fd attached is refused with EINVAL, the fd is closed, and the next client is served', async ({ path, fds }) => {
+  const { sub } = served(path);
+  const fd = native.eventfd(0);
+  const refused = await refusedFirst(path, Buffer.concat([header(Command.VERSION, 20), Buffer.from([0, 0, 0, 0])]), [fd]);
+  native.close(fd);
+  assert.is(refused.error, 22);
+  const good = await connectClient(path);
+  await good.request(Command.DEVICE_GET_INFO, encodeDeviceInfoRequest());
+  good.close();
+  sub.unsubscribe();
+  await noLeak(fds);
+});
+
 test('with a twin socket, the server\'s DMA requests go on it', async ({ path, fds }) => {
   const { sub, ctx } = served(path);
   const memory = Buffer.alloc(0x4000, 0x11);

@@ -1,5 +1,5 @@
 /** One client connection as a stream of fold events: VERSION first, then its commands in order. */
-import { EMPTY, Observable, catchError, concat, concatMap, connect, map, of, shareReplay, take, type SchedulerLike } from 'rxjs';
+import { EMPTY, Observable, Subscription, catchError, concat, concatMap, connect, map, of, shareReplay, take, type SchedulerLike } from 'rxjs';
 import { deadlineScheduler } from '../../operators/deadlines.js';
 import type { Channel } from '../../native/types.js';
 import { connection, type Connection } from '../../streams/connection.js';
@@ -85,7 +85,11 @@ export const sessionEvents = (conn: Connection, rt: Runtime): Observable<DeviceE
     let twin: Endpoint | undefined;
     // The cause is kept from the start: commands$ completes just before closed$ emits it.
     const closed$ = ep.closed$.pipe(shareReplay(1));
-    const subscription = closed$.subscribe(() => timers.dispose());
+    // A container of its own: closed$'s subscriber ends with closed$, and must not take the events
+    // with it (a refused first message closes the endpoint before the refusal's EMPTY is subscribed,
+    // and the session then has to complete, or no later client is ever served).
+    const subscription = new Subscription();
+    subscription.add(closed$.subscribe(() => timers.dispose()));
     const onFirst = (first: Frame, frames$: Observable<Frame>): Observable<DeviceEvent> => {
       let link: SessionLink;
       try {
