@@ -149,6 +149,26 @@ test('a failed SET_IRQS closes the eventfds it created', async () => {
   await done(dev.close());
 });
 
+test('when eventfds run out (EMFILE) midway, enable fails and closes the ones it made', async () => {
+  const made: number[] = [];
+  const scarce = {
+    ...native,
+    eventfd: (initval?: number) => {
+      if (made.length === 3) throw new p.NativeError('eventfd', 24, 'EMFILE: too many open files');
+      const fd = native.eventfd(initval);
+      made.push(fd);
+      return fd;
+    },
+  };
+  const { peer, dev } = await open({}, { native: scarce });
+  const err = await done(dev.enableInterrupts('msix', 8)).catch((e: unknown) => e);
+  assert.instance(err, p.NativeError);
+  assert.is(made.length, 3);
+  assert.ok(made.every(isClosed), 'the eventfds made before the failure are closed');
+  assert.equal(setIrqs(peer), [], 'nothing was sent');
+  await done(dev.close());
+});
+
 test('close disables every enabled type, closes the eventfds and completes interrupts$', async () => {
   const { peer, dev } = await open();
   await done(dev.enableInterrupts('msix', 2));

@@ -193,6 +193,26 @@ test('refuses 51 IRQ types', async () => {
   assert.is((err as p.MalformedMessageError).field, 'num_irqs');
 });
 
+for (const [index, count] of [[2, 70000], [2, 0xffffffff], [2, 2049], [1, 33], [0, 2], [5, 2049]] as const) {
+  test(`refuses GET_IRQ_INFO claiming ${count} vectors for index ${index} (past what the type can have), opening no eventfd`, async () => {
+    const irqs = [1, 4, 8, 1, 1, 1].map((n, i) => ({ argsz: 16, flags: p.IrqInfoFlags.EVENTFD, index: i, count: i === index ? count : n }));
+    const before = openFds();
+    const peer = mockPeer({ irqs });
+    const err = await firstValueFrom(realizeOn$(peer.conn)).catch((e: unknown) => e);
+    assert.instance(err, p.MalformedMessageError);
+    assert.is((err as p.MalformedMessageError).field, 'count');
+    assert.ok(peer.conn.closed, 'a failed realize closes the connection');
+    assert.equal(fdsOpenedSince(before), []);
+  });
+}
+
+test('accepts the most vectors PCI allows: 1 INTx, 32 MSI, 2048 MSI-X', async () => {
+  const irqs = [1, 32, 2048, 1, 1].map((count, index) => ({ argsz: 16, flags: p.IrqInfoFlags.EVENTFD, index, count }));
+  const dev = await firstValueFrom(realizeOn$(mockPeer({ irqs }).conn));
+  assert.equal(dev.irqs.map((i) => i.count), [1, 32, 2048, 1, 1]);
+  await lastValueFrom(dev.close(), { defaultValue: undefined });
+});
+
 test('a device without a config region of 64 bytes or more fails realize', async () => {
   const regions = defaultRegions().slice(0, 7);
   const peer = mockPeer({ regions });

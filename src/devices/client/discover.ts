@@ -11,6 +11,14 @@ import { call$, type Wire } from './call.js';
 export const MAX_REGIONS = 100;
 /** Most IRQ types accepted from DEVICE_GET_INFO (QEMU's limit). */
 export const MAX_IRQ_TYPES = 50;
+/**
+ * Most vectors accepted per IRQ type from DEVICE_GET_IRQ_INFO: what PCI allows (one INTx pin, 32 MSI
+ * vectors, 2048 MSI-X table entries, one ERR and one REQ notifier), and 2048 for a device-specific
+ * index. A server claiming more is hostile or broken: each vector costs the client an eventfd.
+ */
+export const MAX_IRQ_VECTORS: readonly number[] = [1, 32, 2048, 1, 1];
+/** Most vectors accepted for an IRQ index past the PCI ones. */
+export const MAX_OTHER_IRQ_VECTORS = 2048;
 /** Largest argsz we re-query GET_REGION_INFO with: room for about 4000 sparse areas, far beyond real devices. */
 export const MAX_REGION_INFO_ARGSZ = 64 << 10;
 
@@ -82,9 +90,14 @@ export const regionInfo$ = (wire: Wire, index: number): Observable<DiscoveredReg
     }),
   );
 
-/** DEVICE_GET_IRQ_INFO for one IRQ type. */
+/** DEVICE_GET_IRQ_INFO for one IRQ type, refusing more vectors than the type can have. */
 export const irqInfo$ = (wire: Wire, index: number): Observable<IrqInfo> =>
-  call$(wire, Command.DEVICE_GET_IRQ_INFO, encodeIrqInfoRequest({ index }), (p) => decodeIrqInfoReply(p, { argsz: 16, index }));
+  call$(wire, Command.DEVICE_GET_IRQ_INFO, encodeIrqInfoRequest({ index }), (p) => {
+    const info = decodeIrqInfoReply(p, { argsz: 16, index });
+    const most = MAX_IRQ_VECTORS[index] ?? MAX_OTHER_IRQ_VECTORS;
+    if (info.count > most) throw new MalformedMessageError('DEVICE_GET_IRQ_INFO', 'count', `${info.count} vectors for index ${index}, at most ${most}`);
+    return info;
+  });
 
 const all$ = <T>(count: number, one: (i: number) => Observable<T>): Observable<T[]> =>
   range(0, count).pipe(concatMap(one), toArray());

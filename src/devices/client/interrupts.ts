@@ -91,6 +91,18 @@ const signals$ = (ctx: InterruptsContext, commands: IrqCommandSet, state$: Obser
   );
 };
 
+/** `n` new eventfds; when one cannot be made (EMFILE), those made before it are closed and the error thrown. */
+const eventfds = (native: Native, n: number): number[] => {
+  const fds: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) fds.push(native.eventfd());
+    return fds;
+  } catch (err) {
+    closeAll(native, fds);
+    throw err;
+  }
+};
+
 /** Creates eventfds for `count` vectors and assigns them in max_msg_fds chunks; emits the fds once all are in. */
 const assignVectors$ = (ctx: InterruptsContext, commands: IrqCommandSet, type: IrqType, count?: number) =>
   defer(() => {
@@ -99,7 +111,7 @@ const assignVectors$ = (ctx: InterruptsContext, commands: IrqCommandSet, type: I
     if (!Number.isInteger(n) || n < 1 || n > info.count) throw new RangeError(`${type}: ${n} vectors, the device has ${info.count}`);
     if ((info.flags & IrqInfoFlags.EVENTFD) === 0) commands.unsupported(type, 'eventfd signalling');
     if (ctx.maxMsgFds < 1) throw new LimitError(`${type}: the server accepts no fds (max_msg_fds 0)`);
-    const fds = Array.from({ length: n }, () => ctx.native.eventfd());
+    const fds = eventfds(ctx.native, n);
     let handed = false;
     const chunks = splitTransfer({ offset: 0, count: n }, Math.min(ctx.maxMsgFds, SCM_MAX_FD));
     return concat(
