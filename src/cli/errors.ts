@@ -46,6 +46,7 @@ const errnoWords: Readonly<Record<string, string>> = {
   ENOTDIR: 'a component of the path is not a directory',
   E20: 'a component of the path is not a directory',
   EBADF: 'not an open file descriptor',
+  EBUSY: 'the device is in use by another client',
 };
 
 /** `permission denied (EACCES)` for an errno name. */

@@ -54,8 +54,22 @@ test('--trace prints every message with each client, decoded, from VERSION to th
   assert.match(out[read + 1]!, /-> reply   id=0x[0-9a-f]{4} REGION_READ .*\| region=0x2 offset=0x0 count=0x4 data=214d4152$/);
 });
 
-test('one client at a time: a second client is served once the first has left', async () => {
-  const served = await serveSample('gpio', dir.path, ['--verbose']);
+test('a second client is refused at once while one is served: one line saying the device is in use', async () => {
+  const served = await serveSample('gpio', dir.path);
+  const first = start(['monitor', served.socketPath]);
+  await first.line(/^# monitoring /);
+  const second = await run(['info', served.socketPath]);
+  assert.is(second.code, 1);
+  assert.match(second.stderr, /^vfio-user: .*the device is in use by another client \(EBUSY\)\n$/);
+  first.child.kill('SIGTERM');
+  assert.is((await first.done).code, 0);
+  const third = await run(['info', served.socketPath]);
+  assert.is(third.code, 0, third.stderr);
+  await served.stop();
+});
+
+test('--queue: a second client waits and is served once the first has left', async () => {
+  const served = await serveSample('gpio', dir.path, ['--verbose', '--queue']);
   const first = start(['monitor', served.socketPath]);
   await first.line(/^# monitoring /);
   const second = start(['monitor', served.socketPath, '--timeout', '0']);

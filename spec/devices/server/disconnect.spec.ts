@@ -10,7 +10,8 @@ import type { Frame } from '../../../src/streams/frame.js';
 import { asFrame, mockConnection } from '../../../src/streams/mock.js';
 import { PciConfig } from '../../../src/devices/pci/index.js';
 import { defaultLimits, fakeIo, requests, runDevice, type ServerEvent } from '../../../src/devices/server/index.js';
-import { K, assertOk, kitchenSink, openSink, u16, u32 } from './fixtures.js';
+import { K, assertErrno, assertOk, kitchenSink, openSink, u16, u32 } from './fixtures.js';
+import { Errno } from '../../../src/protocol/errno.js';
 
 test('on hang-up every mapping is unmapped, every eventfd closed, and the hook hears "disconnect"', async () => {
   const { bed, session, resets, ctx } = openSink();
@@ -31,12 +32,12 @@ test('on hang-up every mapping is unmapped, every eventfd closed, and the hook h
 });
 
 /** Drives runDevice with mock connections, one client after the other. */
-const twoClients = () => {
+const twoClients = (whenBusy: 'refuse' | 'queue' = 'queue') => {
   const io = fakeIo();
   const connections = new Subject<Connection>();
   const events: ServerEvent[] = [];
   const device = kitchenSink();
-  const sub = runDevice(device, connections, { io, limits: defaultLimits, timeoutMs: 0 }).subscribe((e) => events.push(e));
+  const sub = runDevice(device, connections, { io, limits: defaultLimits, timeoutMs: 0, whenBusy }).subscribe((e) => events.push(e));
   const client = () => {
     const frames = new Subject<Frame>();
     const conn = mockConnection(frames);
@@ -51,7 +52,7 @@ const twoClients = () => {
   return { io, connections, events, sub, client, device };
 };
 
-test('one client at a time: the second waits until the first hangs up, then finds the device state kept', async () => {
+test('one client at a time (whenBusy "queue"): the second waits until the first hangs up, then finds the device state kept', async () => {
   const { connections, events, sub, client, device } = twoClients();
   const a = client();
   const b = client();
@@ -67,6 +68,35 @@ test('one client at a time: the second waits until the first hangs up, then find
   const cmd = decodeRegionReadReply(assertOk(await b.send(b.req.configRead(PciConfig.COMMAND, 2))).payload);
   assert.is(cmd.data?.readUInt16LE(0), 0x0006);
   assert.is(device.mmio.readUInt32LE(0), 0xfeedf00d);
+  assert.equal(events.map((e) => e.kind), ['connected', 'disconnected', 'connected']);
+  sub.unsubscribe();
+});
+
+test('one client at a time (whenBusy "refuse"): the second gets EBUSY for its VERSION and is closed; the first is untouched', async () => {
+  const { connections, events, sub, client, device } = twoClients('refuse');
+  const a = client();
+  const b = client();
+  connections.next(a.conn);
+  assertOk(await a.send(a.req.version()));
+  connections.next(b.conn);
+  assertErrno(await b.send(b.req.version()), Errno.EBUSY);
+  assert.ok(b.conn.closed, 'the refused client is closed');
+  assertOk(await a.send(a.req.regionWrite(K.MMIO, 0, u32(0xfeedf00d))));
+  assert.is(device.mmio.readUInt32LE(0), 0xfeedf00d);
+  assert.equal(events.map((e) => e.kind), ['connected']);
+  sub.unsubscribe();
+});
+
+test('whenBusy "refuse": a client whose first message comes after the first client left is served', async () => {
+  const { connections, events, sub, client } = twoClients('refuse');
+  const a = client();
+  const b = client();
+  connections.next(a.conn);
+  assertOk(await a.send(a.req.version()));
+  connections.next(b.conn);
+  a.frames.complete();
+  assertOk(await b.send(b.req.version()));
+  assertOk(await b.send(b.req.deviceInfo()));
   assert.equal(events.map((e) => e.kind), ['connected', 'disconnected', 'connected']);
   sub.unsubscribe();
 });

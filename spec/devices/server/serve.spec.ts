@@ -11,7 +11,7 @@ import { encodeDmaMapRequest } from '../../../src/protocol/dma.js';
 import { RemoteError } from '../../../src/protocol/errors.js';
 import { decodeRegionReadReply, encodeRegionReadRequest, encodeRegionWriteRequest } from '../../../src/protocol/region-access.js';
 import { encodeDeviceInfoRequest } from '../../../src/protocol/device-info.js';
-import { SocketInUseError, serve, serveUntilSignal, type DeviceContext, type ServerEvent } from '../../../src/devices/server/index.js';
+import { SocketInUseError, serve, serveUntilSignal, type DeviceContext, type ServeOptions, type ServerEvent } from '../../../src/devices/server/index.js';
 import { connectClient, until } from './socket-client.js';
 import { K, kitchenSink, u32 } from './fixtures.js';
 import { fdsOpenedSince, openFds, type FdSnapshot } from '../../fixtures/fds.js';
@@ -29,11 +29,11 @@ test.after.each((ctx) => {
 /** Waits until every fd opened since `fds` is closed again (closes happen on later turns of the loop). */
 const noLeak = (fds: FdSnapshot) => until(() => fdsOpenedSince(fds).length === 0);
 
-const served = (path: string) => {
+const served = (path: string, options: ServeOptions = {}) => {
   const events: ServerEvent[] = [];
   let context: DeviceContext | undefined;
   const device = kitchenSink([], (c) => (context = c));
-  const sub = serve(device, { socketPath: path }).subscribe({ next: (e) => events.push(e) });
+  const sub = serve(device, { socketPath: path }, options).subscribe({ next: (e) => events.push(e) });
   return { events, sub, device, ctx: () => context! };
 };
 
@@ -77,8 +77,25 @@ test('refuses a path that is not a socket, and leaves the file alone', async ({ 
   assert.is(readFileSync(path, 'utf8'), 'precious');
 });
 
-test('serves one client at a time; the next is accepted after a disconnect and finds the device state', async ({ path, fds }) => {
+test('refuses a second client at once with EBUSY while one is served; the first is not disturbed', async ({ path, fds }) => {
   const { events, sub } = served(path);
+  const a = await connectClient(path);
+  const second = await connectClient(path).catch((e: unknown) => e);
+  assert.instance(second, RemoteError);
+  assert.is((second as RemoteError).errno, 16);
+  await a.request(Command.DEVICE_GET_INFO, encodeDeviceInfoRequest());
+  a.close();
+  const b = await connectClient(path);
+  await b.request(Command.DEVICE_GET_INFO, encodeDeviceInfoRequest());
+  b.close();
+  await until(() => events.filter((e) => e.kind === 'disconnected').length === 2);
+  assert.equal(events.map((e) => e.kind), ['listening', 'connected', 'disconnected', 'connected', 'disconnected']);
+  sub.unsubscribe();
+  await noLeak(fds);
+});
+
+test('with whenBusy "queue", serves one client at a time; the next is accepted after a disconnect and finds the device state', async ({ path, fds }) => {
+  const { events, sub } = served(path, { whenBusy: 'queue' });
   const a = await connectClient(path);
   const pending = connectClient(path);
   await a.request(Command.REGION_WRITE, encodeRegionWriteRequest({ offset: 0, region: K.MMIO, data: u32(0xc0ffee) }));

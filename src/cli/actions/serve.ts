@@ -53,7 +53,10 @@ const serveUntilStopped = (name: SampleName, target: ServeTarget, flags: ServeFl
   const verbose = flags.verbose === true;
   const device = sampleDevices[name].create();
   const stop$ = signal$('SIGTERM', 'SIGINT').pipe(tap((s) => verbose && print(`stopping on ${s}`)));
-  const options = flags.trace ? { onTrace: (e: TraceEvent) => print(traceLine(e)) } : {};
+  const options = {
+    whenBusy: flags.queue ? ('queue' as const) : ('refuse' as const),
+    ...(flags.trace ? { onTrace: (e: TraceEvent) => print(traceLine(e)) } : {}),
+  };
   const served$: Observable<ServerEvent> = serve(device, target, options).pipe(tap(show(name, verbose)), takeUntil(stop$));
   return lastValueFrom(served$, { defaultValue: undefined }).then(
     () => undefined,

@@ -11,6 +11,7 @@ export interface ServeFlags {
   readonly fd?: string;
   readonly verbose?: boolean;
   readonly trace?: boolean;
+  readonly queue?: boolean;
 }
 
 const deviceList = Object.entries(sampleDescriptions)
@@ -26,7 +27,10 @@ export const serveCommand = (): Command =>
     .addOption(new Option('--fd <n>', 'serve on an inherited, already listening socket fd').conflicts('socketPath'))
     .option('-v, --verbose', 'print a line per client connection and disconnection')
     .option('--trace', 'print every message exchanged with clients, decoded, as monitor does')
-    .addHelpText('after', `\nSample devices:\n${deviceList}\n\nSIGTERM or SIGINT stops the server and removes the socket file.`)
+    .option('--queue', 'keep a client that connects while another is served waiting (default: refuse it with EBUSY)')
+    .addHelpText('after', `\nSample devices:\n${deviceList}\n\nA client that connects while another is served is refused at once (its first message gets EBUSY:
+"the device is in use by another client"), unless --queue keeps it waiting until the first leaves.
+SIGTERM or SIGINT stops the server and removes the socket file.`)
     .action(async (name: SampleName, flags: ServeFlags) => {
       const { serveSample } = await import('../actions/serve.js');
       await serveSample(name, flags);

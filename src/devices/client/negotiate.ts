@@ -9,6 +9,7 @@ import {
   ReplyTimeoutError,
   VersionError,
 } from '../../protocol/errors.js';
+import { Errno } from '../../protocol/errno.js';
 import { decodeVersionReply, encodeVersionRequest } from '../../protocol/version.js';
 import type { Frame } from '../../streams/frame.js';
 import type { Wire } from './call.js';
@@ -68,6 +69,9 @@ const accept = (frame: Frame, proposal: Proposal, wire: Wire): Negotiated => {
 
 // Failing before any valid reply means the peer is not a vfio-user server (or not one that likes us).
 const explain = (err: unknown, peer: string): Error => {
+  if (err instanceof RemoteError && err.errno === Errno.EBUSY) {
+    return new ConnectError(`${peer}: the device is in use by another client (EBUSY)`, { errno: 'EBUSY' }, { cause: err });
+  }
   if (err instanceof RemoteError) return new VersionError(`${peer} refused our VERSION: ${err.errnoName}`, { cause: err });
   if (err instanceof DisconnectedError) {
     return new ConnectError(`${peer} is not a vfio-user server: ${err.message} during VERSION`, { errno: 'EPROTO' }, { cause: err });

@@ -35,7 +35,7 @@ export type {
 export { fromFunctions } from './handlers.js';
 export { DeviceError, DmaError } from './errors.js';
 export { serve, serveUntilSignal, signal$, type ServeOptions, type ServeTarget } from './serve.js';
-export { runDevice, type RunOptions as RunDeviceOptions, type ServerEvent } from './run.js';
+export { runDevice, type RunOptions as RunDeviceOptions, type ServerEvent, type WhenBusy } from './run.js';
 export { defaultLimits, type ServerLimits } from './state.js';
 export { nativeIo, type MappedMemory, type ServerIo } from './io.js';
 export { SocketInUseError, listen$ } from '../../streams/listen.js';

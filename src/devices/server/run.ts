@@ -13,6 +13,7 @@ import {
   isObservable,
   map,
   merge,
+  mergeMap,
   of,
   catchError,
   tap,
@@ -21,12 +22,13 @@ import {
 } from 'rxjs';
 import { foldInOrder } from '../../operators/foldInOrder.js';
 import type { Connection } from '../../streams/connection.js';
+import type { Frame } from '../../streams/frame.js';
 import { releaseMappings } from './commands/dma.js';
 import type { PciDevice } from './device.js';
 import type { ServerIo } from './io.js';
 import { irqFds } from './irq-table.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
-import { sessionEvents } from './session.js';
+import { serveIfFreed, sessionEvents } from './session.js';
 import { step, type DeviceEvent } from './step.js';
 
 /** What a server reports as it runs. */
@@ -36,6 +38,23 @@ export type ServerEvent =
   | { readonly kind: 'disconnected'; readonly reason: string }
   /** Device code failed: a region handler's stream (its accesses now fail with EIO) or the behaviour. */
   | { readonly kind: 'device-error'; readonly region?: number; readonly error: unknown };
+
+/** What a server does with a client that connects while another is served. */
+export type WhenBusy = 'refuse' | 'queue';
+
+/**
+ * One client at a time: a client that comes while another is served is refused with EBUSY, unless
+ * the first has gone by the time its first message arrives (see serveIfFreed).
+ */
+const oneRefusingOthers = (connections$: Observable<Connection>, rt: Runtime): Observable<DeviceEvent> =>
+  defer(() => {
+    let serving = false;
+    const served = (c: Connection, first?: Frame): Observable<DeviceEvent> => {
+      serving = true;
+      return sessionEvents(c, rt, first).pipe(finalize(() => (serving = false)));
+    };
+    return connections$.pipe(mergeMap((c) => (serving ? serveIfFreed(c, rt, () => !serving, served) : served(c))));
+  });
 
 /** Connections wait their turn; the ones still waiting when the server stops are closed. */
 const oneAtATime = (connections$: Observable<Connection>, rt: Runtime): Observable<DeviceEvent> =>
@@ -93,7 +112,7 @@ const startRuntime = (device: PciDevice, options: RunOptions): Runtime => {
 /** The fold over every client's events and the device's interrupts, with the device code alongside. */
 const serveRuntime = (rt: Runtime, connections$: Observable<Connection>): Observable<ServerEvent> => {
   const notices = new Subject<ServerEvent>();
-  const sessions$ = oneAtATime(connections$, rt).pipe(
+  const sessions$ = (rt.options.whenBusy === 'queue' ? oneAtATime : oneRefusingOthers)(connections$, rt).pipe(
     tap((e) => {
       const n = notice(e);
       if (n) notices.next(n);

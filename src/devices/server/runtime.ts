@@ -32,6 +32,11 @@ export interface RuntimeOptions {
   readonly timeoutMs: number;
   /** Gets every message of the twin sockets this runtime opens (the caller traces the ones it gives). */
   readonly onTrace?: (e: TraceEvent) => void;
+  /**
+   * A client that connects while another is served: 'refuse' (the default) answers its first
+   * message EBUSY and closes it at once; 'queue' leaves it waiting, unread, until the first leaves.
+   */
+  readonly whenBusy?: 'refuse' | 'queue';
 }
 
 /** The running device. `unsubscribe` releases its memfds and mappings. */

@@ -10,7 +10,7 @@ import { listen$, type ListenTarget } from '../../streams/listen.js';
 import type { TraceEvent } from '../../streams/trace.js';
 import type { PciDevice } from './device.js';
 import { nativeIo } from './io.js';
-import { runDevice, type ServerEvent } from './run.js';
+import { runDevice, type ServerEvent, type WhenBusy } from './run.js';
 import { serverConnection } from './session.js';
 import { defaultLimits, type ServerLimits } from './state.js';
 
@@ -26,6 +26,12 @@ export interface ServeOptions {
   readonly native?: Native;
   /** Gets every message sent or received, on each client's socket and twin socket (see TraceEvent). */
   readonly onTrace?: (e: TraceEvent) => void;
+  /**
+   * A client that connects while another is served: 'refuse' (default) answers its first message
+   * EBUSY and closes it at once, so it can say the device is in use; 'queue' keeps it waiting,
+   * unread, until the current client leaves.
+   */
+  readonly whenBusy?: WhenBusy;
 }
 
 /** Where to serve: `{ socketPath }` (created) or `{ fd }` (an already-listening socket, as `--fd`). */
@@ -54,7 +60,7 @@ export const serve = (device: PciDevice, target: ServeTarget, options: ServeOpti
       map((ch) => serverConnection(io, limits, ch)),
       tap((c) => onTrace && c.trace$.subscribe(onTrace)),
     );
-    const run = { io, limits, timeoutMs: options.timeoutMs ?? 5000, ...(onTrace ? { onTrace } : {}) };
+    const run = { io, limits, timeoutMs: options.timeoutMs ?? 5000, whenBusy: options.whenBusy ?? 'refuse', ...(onTrace ? { onTrace } : {}) };
     return merge(listening, runDevice(device, connections$, run));
   });
 

@@ -1,5 +1,8 @@
 /** One client connection as a stream of fold events: VERSION first, then its commands in order. */
-import { EMPTY, Observable, Subscription, catchError, concat, concatMap, connect, map, of, shareReplay, take, type SchedulerLike } from 'rxjs';
+import { EMPTY, Observable, Subject, Subscription, catchError, concat, concatMap, connect, defer, finalize, map, of, shareReplay, take, timeout, type SchedulerLike } from 'rxjs';
+import { HeaderFlags, MessageType } from '../../protocol/constants.js';
+import { isNoReply } from '../../protocol/header.js';
+import { Errno } from '../../protocol/errno.js';
 import { deadlineScheduler } from '../../operators/deadlines.js';
 import type { Channel } from '../../native/types.js';
 import { connection, type Connection } from '../../streams/connection.js';
@@ -75,8 +78,9 @@ const attached = (link: SessionLink, frames$: Observable<Frame>, closed$: Observ
  * The events of one connection: `attach` after a good VERSION, every later command, and
  * `detach` when the connection ends. A bad first message gets an error reply and the
  * connection is closed with no events. Unsubscribing closes the connection (and the twin).
+ * `first`: the first message when it was already read off `conn` (see serveIfFreed).
  */
-export const sessionEvents = (conn: Connection, rt: Runtime): Observable<DeviceEvent> =>
+export const sessionEvents = (conn: Connection, rt: Runtime, first?: Frame): Observable<DeviceEvent> =>
   new Observable<DeviceEvent>((subscriber) => {
     const closeFd = (fd: number) => rt.io.close(fd);
     // Our DMA requests' reply timeouts, nearly all cancelled by the reply: no OS timer per request.
@@ -101,7 +105,7 @@ export const sessionEvents = (conn: Connection, rt: Runtime): Observable<DeviceE
       return attached(link, frames$, closed$);
     };
     const events$ = ep.commands$.pipe(
-      connect((frames$) => frames$.pipe(take(1), concatMap((first) => onFirst(first, frames$)))),
+      connect((frames$) => (first ? onFirst(first, frames$) : frames$.pipe(take(1), concatMap((f) => onFirst(f, frames$))))),
       catchError(() => EMPTY),
     );
     subscription.add(events$.subscribe(subscriber));
@@ -111,6 +115,46 @@ export const sessionEvents = (conn: Connection, rt: Runtime): Observable<DeviceE
       ep.close();
       timers.dispose();
     };
+  });
+
+/** How long a client that came while another is served has to send its first message before it is closed. */
+export const BUSY_FIRST_MESSAGE_MS = 5000;
+
+/** `conn` whose frames are those of `rest` (its first one already taken); everything else is `conn`'s own. */
+const resumed = (conn: Connection, rest: Observable<Frame>): Connection => Object.create(conn, { frames$: { value: rest } }) as Connection;
+
+/**
+ * A client that connects while another is served. Its frames are held until its first message: if
+ * the slot is free by then (the previous client's end had only not been noticed yet, as when a
+ * client dies and its successor connects in the same turn of the loop), it is served with that
+ * message; otherwise the message gets EBUSY ("in use by another client") and the connection is
+ * closed. A client that sends nothing is closed after BUSY_FIRST_MESSAGE_MS.
+ */
+export const serveIfFreed = (
+  conn: Connection,
+  rt: Runtime,
+  isFree: () => boolean,
+  serveIt: (conn: Connection, first: Frame) => Observable<DeviceEvent>,
+): Observable<DeviceEvent> =>
+  defer(() => {
+    const live = new Subject<Frame>();
+    const holding = conn.frames$.subscribe(live);
+    const refuse = (first: Frame) => {
+      for (const fd of first.fds) rt.io.close(fd);
+      if (isNoReply(first.header)) return;
+      conn.send({ id: first.header.id, command: first.header.command, flags: MessageType.REPLY | HeaderFlags.ERROR, error: Errno.EBUSY });
+    };
+    return live.pipe(
+      take(1),
+      timeout({ first: BUSY_FIRST_MESSAGE_MS, with: () => EMPTY }),
+      catchError(() => EMPTY),
+      // Decided as the first message arrives, so no later frame can slip past the served endpoint.
+      concatMap((first) => (isFree() ? serveIt(resumed(conn, live), first) : (refuse(first), EMPTY))),
+      finalize(() => {
+        holding.unsubscribe();
+        conn.close();
+      }),
+    );
   });
 
 /** A socket channel as a connection whose frame limit fits our max_data_xfer_size. */
