@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CliError, EXIT_FAILURE, EXIT_USAGE, describeError, errnoText, usageError } from '../../src/cli/errors.js';
 import { SocketInUseError } from '../../src/devices/server/index.js';
+import { errnoName } from '../../src/protocol/errno.js';
 import {
   ConnectError,
   DisconnectedError,
@@ -67,9 +68,14 @@ test('anything else is an unexpected error on one line', () => {
   assert.is(describeError(undefined).message, 'unexpected error: undefined');
 });
 
+test('errno numbers have their names, beyond the wire table (ENOTDIR, ENAMETOOLONG, ENOTSOCK)', () => {
+  assert.equal([20, 36, 88, 11, 95].map(errnoName), ['ENOTDIR', 'ENAMETOOLONG', 'ENOTSOCK', 'EAGAIN', 'EOPNOTSUPP']);
+  assert.is(errnoName(4095), 'E4095');
+});
+
 test('errno names read as words, unknown ones as themselves', () => {
   assert.is(errnoText('EACCES'), 'permission denied (EACCES)');
-  assert.is(errnoText('E88'), 'not a socket (E88)');
+  assert.is(errnoText('ENOTSOCK'), 'not a socket (ENOTSOCK)');
   assert.is(errnoText('EWHATEVER'), 'EWHATEVER');
 });
 

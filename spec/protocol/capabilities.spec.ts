@@ -14,11 +14,13 @@ test('fills the spec defaults when the JSON is absent', () => {
     twin_socket: { supported: false },
     write_multiple: false,
     unknownKeys: [],
+    defaulted: ['max_msg_fds', 'max_data_xfer_size', 'max_dma_maps', 'pgsizes', 'twin_socket', 'write_multiple'],
   });
 });
 
 test('fills defaults for keys the peer left out', () => {
   const caps = parseCapabilities({ capabilities: { max_msg_fds: 8 } });
+  assert.equal(caps.defaulted, ['max_data_xfer_size', 'max_dma_maps', 'pgsizes', 'twin_socket', 'write_multiple']);
   assert.is(caps.max_msg_fds, 8);
   assert.is(caps.max_data_xfer_size, CapabilityDefaults.max_data_xfer_size);
   assert.is(caps.pgsizes, CapabilityDefaults.pgsizes);
@@ -38,6 +40,7 @@ test("parses QEMU's proposal, legacy migration included", () => {
     write_multiple: true,
     migration: { pgsize: 4096, max_bitmap_size: 268435456 },
     unknownKeys: [],
+    defaulted: ['twin_socket'],
   });
 });
 
@@ -91,7 +94,7 @@ test('capabilitiesJson then parseCapabilities keeps every value given', () => {
   fc.assert(
     fc.property(input, (caps) => {
       const parsed = parseCapabilities(JSON.parse(JSON.stringify(capabilitiesJson(caps))));
-      const { unknownKeys, ...rest } = parsed;
+      const { unknownKeys, defaulted: _defaulted, ...rest } = parsed;
       assert.equal(unknownKeys, []);
       assert.equal(rest, caps);
     }),

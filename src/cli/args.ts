@@ -9,6 +9,9 @@ export const REGION_NAMES: readonly string[] = ['bar0', 'bar1', 'bar2', 'bar3', 
 /** The name of a region index (`bar2`, `config`), or `region<n>` for a device-specific one. */
 export const regionName = (index: number): string => REGION_NAMES[index] ?? `region${index}`;
 
+/** A region as a sentence names it: `region bar2`, `region config`, or `region 12` for a device-specific one. */
+export const regionLabel = (index: number): string => `region ${REGION_NAMES[index] ?? index}`;
+
 /** The name of an IRQ index (`intx`, `msix`), or `irq<n>` past the PCI ones. */
 export const irqName = (index: number): string => (index >= 0 && index < 5 ? irqTypeOf(index as IrqIndex) : `irq${index}`);
 

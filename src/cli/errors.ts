@@ -39,12 +39,9 @@ const errnoWords: Readonly<Record<string, string>> = {
   EPERM: 'operation not permitted',
   ECONNREFUSED: 'connection refused (no server is listening there)',
   ENOTSOCK: 'not a socket',
-  E88: 'not a socket',
   EADDRINUSE: 'address already in use',
   ENAMETOOLONG: 'path too long for a UNIX socket',
-  E36: 'path too long for a UNIX socket',
   ENOTDIR: 'a component of the path is not a directory',
-  E20: 'a component of the path is not a directory',
   EBADF: 'not an open file descriptor',
   EBUSY: 'the device is in use by another client',
 };

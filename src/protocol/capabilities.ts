@@ -46,7 +46,14 @@ export interface NegotiatedCapabilities {
   readonly migration?: MigrationCapability;
   /** Dotted paths of keys this implementation does not know (e.g. `capabilities.foo`), for a warning. */
   readonly unknownKeys: readonly string[];
+  /** The limits the peer did not send, whose values above are the spec's defaults. */
+  readonly defaulted: readonly DefaultedKey[];
 }
+
+/** A capability that has a default in the spec. */
+export type DefaultedKey = 'max_msg_fds' | 'max_data_xfer_size' | 'max_dma_maps' | 'pgsizes' | 'twin_socket' | 'write_multiple';
+
+const DEFAULTED_KEYS: readonly DefaultedKey[] = ['max_msg_fds', 'max_data_xfer_size', 'max_dma_maps', 'pgsizes', 'twin_socket', 'write_multiple'];
 
 /** What a side advertises: any subset of the capability keys. */
 export interface CapabilitiesInput {
@@ -107,6 +114,7 @@ export const parseCapabilities = (json: unknown): NegotiatedCapabilities => {
     write_multiple: caps.write_multiple ?? CapabilityDefaults.write_multiple,
     ...(caps.migration ? { migration: pickMigration(caps.migration) } : {}),
     unknownKeys: findUnknownKeys(json),
+    defaulted: DEFAULTED_KEYS.filter((k) => caps[k] === undefined),
   };
 };
 

@@ -1,4 +1,6 @@
 /** Linux errno numbers used on the wire, and their names. */
+import { constants as osConstants } from 'node:os';
+
 export const Errno = {
   EPERM: 1,
   ENOENT: 2,
@@ -25,6 +27,11 @@ export const Errno = {
 } as const;
 export type ErrnoName = keyof typeof Errno;
 
-const names = new Map<number, ErrnoName>(Object.entries(Errno).map(([k, v]) => [v, k as ErrnoName]));
-/** The name of an errno number, or `E<n>` for one outside the table. */
+// Every name Node knows for this platform (Linux: the wire's numbers), with the table above first
+// where two names share a number (EAGAIN, not EWOULDBLOCK; EOPNOTSUPP, not ENOTSUP).
+const names = new Map<number, string>([
+  ...Object.entries(osConstants.errno).reverse().map(([k, v]): [number, string] => [v, k]),
+  ...Object.entries(Errno).map(([k, v]): [number, string] => [v, k]),
+]);
+/** The name of an errno number (ENOTDIR, ENAMETOOLONG...), or `E<n>` for one no table knows. */
 export const errnoName = (n: number): string => names.get(n) ?? `E${n}`;

@@ -23,6 +23,13 @@ export interface TraceEvent {
 
 const origin = Date.now() - performance.now();
 
+/**
+ * The clock of trace timestamps (ms since the epoch, monotonic: wall time at load plus
+ * performance.now()). Anything printed among trace lines takes its time from here, or the lines
+ * can read out of order (Date.now() and this clock drift apart).
+ */
+export const traceNow = (): number => origin + performance.now();
+
 /** Builds the trace record of a header. */
 export const traceOf = (direction: 'in' | 'out', header: Header, fdCount: number, payload?: Buffer): TraceEvent => ({
   direction,
@@ -35,7 +42,7 @@ export const traceOf = (direction: 'in' | 'out', header: Header, fdCount: number
   noReply: (header.flags & HeaderFlags.NO_REPLY) !== 0,
   errno: (header.flags & HeaderFlags.ERROR) !== 0 ? header.error : 0,
   fdCount,
-  timestamp: origin + performance.now(),
+  timestamp: traceNow(),
   ...(payload ? { payload } : {}),
 });
 

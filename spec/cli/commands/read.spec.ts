@@ -52,7 +52,7 @@ test('a region name that does not exist is a usage error', async () => {
 
 test('a region the device does not have', async () => {
   fails(await run(['read', dma.socketPath, 'bar1', '0']), 1, 'region bar1 does not exist on this device (size 0)');
-  fails(await run(['read', dma.socketPath, '12', '0']), 1, 'region region12 does not exist: the device has 9 regions');
+  fails(await run(['read', dma.socketPath, '12', '0']), 1, 'region 12 does not exist: the device has 9 regions');
 });
 
 test('an offset beyond the region, and a range running past its end', async () => {

@@ -65,6 +65,17 @@ test('replies with our limits and write_multiple, minor = min(theirs, ours), no 
   session.stop();
 });
 
+test('write_multiple is in the reply only when the client proposed it (the reply is a subset of the proposal)', async () => {
+  for (const proposed of [undefined, false, true]) {
+    const { session, req } = bedWithoutVersion();
+    const capabilities = { max_msg_fds: 16, max_data_xfer_size: 1048576, ...(proposed === undefined ? {} : { write_multiple: proposed }) };
+    const reply = assertOk(await session.send(req.frame(Command.VERSION, encodeVersionRequest({ major: 0, minor: 2, json: { capabilities } }))));
+    const caps = (decodeVersionReply(reply.payload).json as { capabilities: Record<string, unknown> }).capabilities;
+    assert.is(caps.write_multiple, proposed === true ? true : undefined, `proposed ${proposed}`);
+    session.stop();
+  }
+});
+
 test('the reply is never longer than the request: keys equal to the defaults go first', async () => {
   const { session, req } = bedWithoutVersion();
   const request = encodeVersionRequest({ major: 0, minor: 0, json: { capabilities: { max_msg_fds: 4, write_multiple: true } } });

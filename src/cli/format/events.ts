@@ -1,11 +1,12 @@
 /** One-line renderings of what happens at run time: interrupts, server events. */
 import type { InterruptSignal } from '../../devices/client/index.js';
 import type { ServerEvent } from '../../devices/server/index.js';
+import { traceNow } from '../../streams/trace.js';
 import { hex } from '../args.js';
 import { clock } from '../output.js';
 
 /** An interrupt as `monitor` prints it, aligned with the trace lines: `12:00:00.123 !! interrupt msix vector=0x0 count=0x1`. */
-export const formatInterrupt = (irq: Pick<InterruptSignal, 'type' | 'vector' | 'count'>, timestamp = Date.now()): string =>
+export const formatInterrupt = (irq: Pick<InterruptSignal, 'type' | 'vector' | 'count'>, timestamp = traceNow()): string =>
   `${clock(timestamp)} !! interrupt ${irq.type} vector=${hex(irq.vector)} count=${hex(irq.count)}`;
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));

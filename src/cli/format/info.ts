@@ -1,7 +1,7 @@
 /** What `info` shows of an opened device, like `lspci -vv`: device, limits, regions, IRQs, config space. */
 import type { Device } from '../../devices/client/index.js';
 import { formatConfig } from '../../devices/pci/index.js';
-import type { RegionInfo } from '../../protocol/index.js';
+import type { DefaultedKey, RegionInfo } from '../../protocol/index.js';
 import { RegionFlags } from '../../protocol/index.js';
 import { hex, irqName, regionName } from '../args.js';
 import { deviceFlags, irqFlags, regionFlags } from './flags.js';
@@ -24,13 +24,15 @@ export const fdState = (dev: Device, info: RegionInfo): 'yes' | 'no' | 'unmapped
 /** The server's negotiated limits on one line. */
 export const limitsLine = (dev: Device): string => {
   const c = dev.caps;
+  // A limit the server did not send is the spec's default, and says so.
+  const item = (key: DefaultedKey, value: string) => `${key} ${value}${c.defaulted.includes(key) ? ' (default)' : ''}`;
   return [
-    `max_msg_fds ${c.max_msg_fds}`,
-    `max_data_xfer_size ${hex(c.max_data_xfer_size)}`,
-    `max_dma_maps ${c.max_dma_maps}`,
-    `pgsizes ${hex(c.pgsizes)}`,
-    `twin_socket ${yes(dev.twinSocket)}`,
-    `write_multiple ${yes(c.write_multiple)}`,
+    item('max_msg_fds', String(c.max_msg_fds)),
+    item('max_data_xfer_size', hex(c.max_data_xfer_size)),
+    item('max_dma_maps', String(c.max_dma_maps)),
+    item('pgsizes', hex(c.pgsizes)),
+    item('twin_socket', yes(dev.twinSocket)),
+    item('write_multiple', yes(c.write_multiple)),
   ].join(', ');
 };
 

@@ -38,12 +38,13 @@ export const wantsTwin = (p: Proposal): boolean => p.client.twin_socket.supporte
 
 type Key = keyof CapabilitiesInput;
 
-const fullCaps = (limits: ServerLimits, twin: boolean): CapabilitiesInput => ({
+// The reply is a subset of what the client proposed: write_multiple and the twin socket only when it did.
+const fullCaps = (limits: ServerLimits, p: Proposal, twin: boolean): CapabilitiesInput => ({
   max_msg_fds: limits.maxMsgFds,
   max_data_xfer_size: limits.maxDataXferSize,
   max_dma_maps: limits.maxDmaMaps,
   pgsizes: limits.pgsizes,
-  write_multiple: true,
+  ...(p.client.write_multiple ? { write_multiple: true } : {}),
   ...(twin ? { twin_socket: { supported: true, fd_index: 0 } } : {}),
 });
 
@@ -58,13 +59,13 @@ const without = (caps: CapabilitiesInput, keys: readonly Key[]): CapabilitiesInp
   Object.fromEntries(Object.entries(caps).filter(([k]) => !keys.includes(k as Key)));
 
 /**
- * Our VERSION reply: minor = min(theirs, ours), our capabilities with write_multiple, and the
- * twin socket at fd index 0 when offered. It is kept no longer than the request: keys are
+ * Our VERSION reply: minor = min(theirs, ours), our capabilities, write_multiple when the client
+ * proposed it, and the twin socket at fd index 0 when offered. It is kept no longer than the request: keys are
  * dropped (defaults first) until it fits, down to no JSON at all.
  */
 export const versionReply = (p: Proposal, limits: ServerLimits, twin: boolean): { payload: Buffer; twin: boolean } => {
   const minor = Math.min(p.minor, VFIO_USER_MINOR);
-  const caps = fullCaps(limits, twin);
+  const caps = fullCaps(limits, p, twin);
   const order = dropOrder(caps);
   for (let dropped = 0; dropped <= order.length; dropped++) {
     const kept = without(caps, order.slice(0, dropped));
