@@ -6,7 +6,7 @@ import { BehaviorSubject, Subject, distinctUntilChanged, map, type Observable, t
 import type { TraceEvent } from '../../streams/trace.js';
 import type { ConfigEffect } from '../pci/index.js';
 import type { PciDevice } from './device.js';
-import { dmaRanges } from './dma-table.js';
+import { dmaRanges, emptyDmaTable } from './dma-table.js';
 import { guestMemory } from './guest-memory.js';
 import { wireHandler, type HandlerPort } from './handlers.js';
 import type { MappedMemory, ServerIo } from './io.js';
@@ -98,7 +98,7 @@ const context = (rt: Omit<Runtime, 'ctx' | 'ports' | 'unsubscribe'>): DeviceCont
       rt.triggers.next({ type, vector });
     },
     dma: guestMemory(() => rt.state.value),
-    mappings$: state$.pipe(map((s) => s.session?.mappings ?? []), distinctUntilChanged(), map(dmaRanges)),
+    mappings$: state$.pipe(map((s) => s.session?.mappings ?? emptyDmaTable), distinctUntilChanged(), map(dmaRanges)),
     connected$: state$.pipe(map((s) => s.session !== undefined), distinctUntilChanged()),
     config$: state$.pipe(map((s) => s.config), distinctUntilChanged()),
     configEffects$: rt.configEffects.asObservable(),

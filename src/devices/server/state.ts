@@ -3,7 +3,7 @@ import type { NegotiatedCapabilities } from '../../protocol/capabilities.js';
 import type { ConfigSpace } from '../pci/index.js';
 import type { Endpoint } from '../endpoint.js';
 import type { PciDevice } from './device.js';
-import type { DmaTable } from './dma-table.js';
+import { emptyDmaTable, type DmaTable } from './dma-table.js';
 import { emptyIrqTable, type IrqTable } from './irq-table.js';
 import { emptyMsixTable } from './msix-table.js';
 import type { IrqType } from './types.js';
@@ -69,6 +69,6 @@ export const initialState = (device: PciDevice): DeviceState => ({
 /** The state of a freshly attached client. */
 export const newSession = (device: PciDevice, link: SessionLink): SessionState => ({
   link,
-  mappings: [],
+  mappings: emptyDmaTable,
   irqs: emptyIrqTable(device.irqCounts),
 });

@@ -2,7 +2,7 @@
 import { DmaMapFlags, DmaUnmapFlags } from '../../../protocol/constants.js';
 import { decodeDmaMapRequest, decodeDmaUnmapRequest, encodeDmaUnmapReply, type DmaMapRequest } from '../../../protocol/dma.js';
 import { Errno } from '../../../protocol/errno.js';
-import { addMapping, checkMap, takeMapping, type DmaMapping } from '../dma-table.js';
+import { addMapping, checkMap, emptyDmaTable, mappingsOf, takeMapping, type DmaMapping, type DmaTable } from '../dma-table.js';
 import { fail } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { mapWindows, unmapWindows, type GuestWindows } from '../windows.js';
@@ -51,8 +51,8 @@ export const dmaUnmap: CommandHandler = (_rt, state, frame) => {
   if (req.flags & DmaUnmapFlags.GET_DIRTY_BITMAP) fail(Errno.EINVAL, 'DMA_UNMAP dirty bitmaps are not supported');
   const payload = encodeDmaUnmapReply({ ...req, argsz: 24 });
   if (req.flags & DmaUnmapFlags.ALL) {
-    state.session.mappings.forEach(release);
-    return { state: withSession(state, { mappings: [] }), payload };
+    releaseMappings(state.session.mappings);
+    return { state: withSession(state, { mappings: emptyDmaTable }), payload };
   }
   const { table, removed } = takeMapping(state.session.mappings, req.address, req.size);
   release(removed);
@@ -60,4 +60,4 @@ export const dmaUnmap: CommandHandler = (_rt, state, frame) => {
 };
 
 /** Unmaps every mapping of a table (on disconnect). */
-export const releaseMappings = (mappings: readonly DmaMapping[]): void => mappings.forEach(release);
+export const releaseMappings = (mappings: DmaTable): void => mappingsOf(mappings).forEach(release);
