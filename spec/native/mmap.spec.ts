@@ -1,6 +1,7 @@
 /** memfd, fileSize, mmap at any offset, munmap, dup and close. */
 import { constants } from 'node:buffer';
-import { readFileSync, readSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { ftruncateSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NativeError } from '../../src/protocol/errors.js';
@@ -101,6 +102,32 @@ test('dup shares the file; close ignores EBADF', () => {
   native.close(fd);
   native.close(copy);
   native.close(copy);
+});
+
+test('a file shrunk under a mapping: the access past the end reads zeros and counts one fault, the process lives on', () => {
+  const fd = native.memfd('shrinks', 0x3000);
+  const ab = native.mmap(fd, 0, 0x3000, 'rw');
+  const view = Buffer.from(ab);
+  view.fill(7);
+  ftruncateSync(fd, 0x1000);
+  const before = native.mappingFaults();
+  assert.is(view[0x10], 7, 'below the new end: the file');
+  assert.is(native.mappingFaults(), before);
+  assert.is(view[0x1800], 0, 'past the new end: a zero page');
+  assert.is(native.mappingFaults(), before + 1);
+  view[0x1801] = 9;
+  assert.is(view[0x1801], 9, 'the page is ours now: no second fault');
+  assert.is(native.mappingFaults(), before + 1);
+  view.writeUInt32LE(1, 0x2800);
+  assert.is(native.mappingFaults(), before + 2, 'another page past the end faults once too');
+  native.munmap(ab);
+  native.close(fd);
+});
+
+test('a SIGBUS that is not a fault in our mappings keeps its usual effect (the process dies of it)', () => {
+  const script = `import('${new URL('../../src/native/index.ts', import.meta.url).href}').then(() => process.kill(process.pid, 'SIGBUS'))`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8' });
+  assert.is(r.signal, 'SIGBUS', r.stderr);
 });
 
 test.run();

@@ -52,10 +52,14 @@ const watchReadable = (fd: number, onReadable: () => void): FdWatcher => {
 };
 
 /**
- * The native module. Mapping caveats (the OS gives no softer failure): touching a mapping beyond
- * the end of its file raises SIGBUS, and writing through an 'r' mapping raises SIGSEGV; check
+ * The native module. Mapping caveats: touching a mapping beyond the end of its file (a peer shrank
+ * it) no longer kills the process, but reads zeros and counts a fault (`mappingFaults`), which
+ * callers check around each access; writing through an 'r' mapping still raises SIGSEGV. Check
  * `fileSize` against what a peer claims before mapping its fd.
  */
+// A view of the addon's per-thread fault count: reading it is a load, not a call.
+const faultCounter = new Uint32Array(addon.faultCounter());
+
 export const native: Native = {
   connect,
   channelFromFd: (fd, options) => openChannel(fd, options),
@@ -70,6 +74,7 @@ export const native: Native = {
   fileSize: (fd) => call(() => addon.fileSize(fd)),
   mmap,
   munmap: (buffer) => call(() => addon.munmap(buffer)),
+  mappingFaults: () => faultCounter[0]!,
   dup: (fd) => call(() => addon.dup(fd)),
   close: (fd) => call(() => addon.close(fd)),
   openFdCount: () => call(() => addon.openFdCount()),

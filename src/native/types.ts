@@ -116,6 +116,12 @@ export interface Native {
   mmap(fd: number, offset: number | bigint, length: number, prot: Prot): ArrayBuffer;
   /** Unmaps now: detaches the ArrayBuffer first (every view drops to length 0). Idempotent. */
   munmap(buffer: ArrayBuffer): void;
+  /**
+   * How many accesses past the end of a mapped file (the peer shrank it) this thread has survived.
+   * Such an access reads zeros or writes nowhere instead of killing the process with SIGBUS; compare
+   * the count before and after an access through a mapping to know that it faulted.
+   */
+  mappingFaults(): number;
   /** Duplicates an fd (F_DUPFD_CLOEXEC). */
   dup(fd: number): number;
   /** Closes an fd; EBADF is ignored. */

@@ -114,6 +114,27 @@ test('accesses inside a mapped area use the mapping and send nothing, by Observa
   bar.close();
 });
 
+test('a server that shrinks a mapped BAR\'s memfd cannot crash the client: the access falls back to messages', async () => {
+  const bar = memfdRegion(0x2000, 0x5a);
+  const regions = defaultRegions();
+  regions[0] = { info: { index: 0, size: 0x2000, flags: RegionFlags.READ | RegionFlags.WRITE | RegionFlags.MMAP, offset: 0 }, fd: bar.make };
+  const { peer, dev } = await open({ regions });
+  assert.equal([...(await dev.region(0).readAsync(0x1800, 2))], [0x5a, 0x5a], 'mapped while the file is whole');
+  assert.equal(peer.device.received, []);
+  bar.truncate(0x1000);
+  // Past the new end: the mapping faults (no SIGBUS death), the read goes by REGION_READ instead.
+  const expected = [...peer.device.data[0]!.subarray(0x1800, 0x1802)];
+  assert.equal([...(await dev.region(0).readAsync(0x1800, 2))], expected);
+  assert.equal(reads(peer), [{ offset: 0x1800, region: 0, count: 2 }]);
+  // The area is given up: the rest of the region goes by message too, writes included.
+  await dev.region(0).readAsync(0x10, 4);
+  await dev.region(0).writeAsync(0x1900, Buffer.of(1, 2), { posted: false });
+  assert.equal(reads(peer).length, 2);
+  assert.equal(writes(peer).map((w) => [w.offset, w.count]), [[0x1900, 2]]);
+  await done(dev.close());
+  bar.close();
+});
+
 test('writes to a read-only mapped region go by message (and wait: a mappable device posts nothing)', async () => {
   const bar = memfdRegion(0x1000, 0);
   const regions = defaultRegions();

@@ -73,7 +73,7 @@ test('the mmap is gone before the reply', async () => {
   (io as { map: typeof map }).map = (fd, offset, length, prot) => {
     const m = map(fd, offset, length, prot);
     views.push(m.bytes);
-    return { get bytes() { return m.bytes; }, unmap: () => { m.unmap(); views.push(m.bytes); } };
+    return { get bytes() { return m.bytes; }, unmap: () => { m.unmap(); views.push(m.bytes); }, faults: m.faults };
   };
   assertOk(await session.send(bed.map(0x2000, 0x1000, 'fd')));
   const reply = session.send(req.dmaUnmap({ address: 0x2000, size: 0x1000 }));

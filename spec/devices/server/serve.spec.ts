@@ -1,5 +1,5 @@
 // serve() over real UNIX sockets: the spec's backend conventions, one client at a time, twin socket.
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, ftruncateSync, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -192,6 +192,27 @@ test('VERSION with an fd attached is refused with EINVAL, the fd is closed, and 
   const good = await connectClient(path);
   await good.request(Command.DEVICE_GET_INFO, encodeDeviceInfoRequest());
   good.close();
+  sub.unsubscribe();
+  await noLeak(fds);
+});
+
+test('a client that shrinks its guest memory after DMA_MAP cannot crash the server: DMA there fails with EFAULT', async ({ path, fds }) => {
+  const { sub, ctx } = served(path);
+  const client = await connectClient(path);
+  const memfd = native.memfd('guest', 0x4000);
+  const map = { flags: DmaMapFlags.READ | DmaMapFlags.WRITE, offset: 0, address: 0, size: 0x4000 };
+  await client.request(Command.DMA_MAP, encodeDmaMapRequest(map), [memfd]);
+  assert.ok((await firstValueFrom(ctx().dma.read(0x2000, 16))).equals(Buffer.alloc(16)), 'mapped while the file is whole');
+  ftruncateSync(memfd, 0x1000);
+  for (const attempt of [0x2000, 0x2000, 0x100]) {
+    const err = await firstValueFrom(ctx().dma.read(attempt, 16)).catch((e: unknown) => e);
+    assert.is((err as { errno?: number }).errno, 14, `read at 0x${attempt.toString(16)} after the shrink`);
+  }
+  const write = await lastValueFrom(ctx().dma.write(0x3000, Buffer.from('gone')), { defaultValue: undefined }).catch((e: unknown) => e);
+  assert.is((write as { errno?: number }).errno, 14);
+  await client.request(Command.DEVICE_GET_INFO, encodeDeviceInfoRequest());
+  client.close();
+  native.close(memfd);
   sub.unsubscribe();
   await noLeak(fds);
 });

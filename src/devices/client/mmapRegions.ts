@@ -13,6 +13,8 @@ export interface MappedArea {
   readonly buffer: Buffer;
   /** Mapped read-write (the region has the WRITE flag); otherwise read-only. */
   readonly writable: boolean;
+  /** The count of mapping faults: it changes across an access that touched pages the server cut off its file. */
+  readonly faults: () => number;
 }
 
 /** The mapped areas of one region, and why any area was left to messages. */
@@ -45,7 +47,7 @@ const tryMap = (native: Native, fd: number, info: RegionInfo, area: SparseMmapAr
       return undefined;
     }
     const buffer = Buffer.from(native.mmap(fd, fileOffset, area.size, writable ? 'rw' : 'r'));
-    return { offset: area.offset, size: area.size, buffer, writable };
+    return { offset: area.offset, size: area.size, buffer, writable, faults: native.mappingFaults };
   } catch (err) {
     warnings.push(`${where}: ${(err as Error).message}; not mapped`);
     return undefined;

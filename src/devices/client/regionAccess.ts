@@ -91,20 +91,41 @@ const writeMany$ = (ctx: RegionContext, offset: number, data: Buffer, posted: bo
     ignoreElements(),
   );
 
+// Areas whose file the server shrank under us: an access faulted there (the native SIGBUS handler
+// put zero pages past the new end), so the mapping no longer shows the device: messages from then on.
+const shrunk = new WeakSet<MappedArea>();
+
+/** The mapped area holding the whole access, unless there is none or the server shrank its file. */
+const usableArea = (ctx: RegionContext, offset: number, count: number): MappedArea | undefined => {
+  const area = ctx.areas.length > 0 ? areaFor(ctx.areas, offset, count) : undefined;
+  return area && !shrunk.has(area) ? area : undefined;
+};
+
+/** Whether an access that began at fault count `before` faulted; if so the area is given up. */
+const faulted = (area: MappedArea, before: number): boolean => {
+  if (area.faults() === before) return false;
+  shrunk.add(area);
+  return true;
+};
+
 /** Checks the range, then reads it from a mapped area when one holds it all (a copy of its own). */
 const mappedRead = (ctx: RegionContext, offset: number, count: number): Buffer | undefined => {
   checkRange(ctx.info, offset, count);
-  const area = ctx.areas.length > 0 ? areaFor(ctx.areas, offset, count) : undefined;
-  return area && Buffer.from(area.buffer.subarray(offset - area.offset, offset - area.offset + count));
+  const area = usableArea(ctx, offset, count);
+  if (!area) return undefined;
+  const before = area.faults();
+  const data = Buffer.from(area.buffer.subarray(offset - area.offset, offset - area.offset + count));
+  return faulted(area, before) ? undefined : data;
 };
 
 /** Checks the range, then writes it through a writable mapped area when one holds it all; whether it did. */
 const mappedWrite = (ctx: RegionContext, offset: number, data: Buffer): boolean => {
   checkRange(ctx.info, offset, data.length);
-  const area = ctx.areas.length > 0 ? areaFor(ctx.areas, offset, data.length) : undefined;
+  const area = usableArea(ctx, offset, data.length);
   if (!area?.writable) return false;
+  const before = area.faults();
   data.copy(area.buffer, offset - area.offset);
-  return true;
+  return !faulted(area, before);
 };
 
 const NOTHING = { defaultValue: undefined };

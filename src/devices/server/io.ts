@@ -4,6 +4,8 @@ import type { Channel, Native, Prot } from '../../native/types.js';
 export interface MappedMemory {
   readonly bytes: Buffer;
   unmap(): void;
+  /** The count of mapping faults (accesses past the end of a file a peer shrank): compared around an access, it tells that one faulted. */
+  faults(): number;
 }
 
 /**
@@ -33,7 +35,7 @@ export const nativeIo = (n: Native): ServerIo => ({
   close: (fd) => n.close(fd),
   map: (fd, offset, length, prot) => {
     const buffer = n.mmap(fd, offset, length, prot);
-    return { bytes: Buffer.from(buffer), unmap: () => n.munmap(buffer) };
+    return { bytes: Buffer.from(buffer), unmap: () => n.munmap(buffer), faults: n.mappingFaults };
   },
   fileSize: (fd) => n.fileSize(fd),
   memfd: (name, size) => n.memfd(name, size),

@@ -3,6 +3,8 @@
  * Node 20, while a guest RAM section can, so a mapping is a run of windows of at most 1 GiB.
  */
 import type { Prot } from '../../native/types.js';
+import { Errno } from '../../protocol/errno.js';
+import { fail } from './errors.js';
 import type { MappedMemory, ServerIo } from './io.js';
 
 /** Largest single mmap the server makes. */
@@ -31,8 +33,18 @@ export const unmapWindows = (g: GuestWindows): void => {
   for (const w of g.windows) w.unmap();
 };
 
-/** Visits the window pieces of [at, at + length): (window bytes, start in window, start in the range, length). */
+// Windows an access faulted in: the client shrank its file under them. The pages past the new end
+// now read zeros (the native SIGBUS handler put them there), so every later access fails too.
+const shrunk = new WeakSet<GuestWindows>();
+
+const shrank = (): never => fail(Errno.EFAULT, 'the client shrank the memory behind this DMA mapping');
+
+/**
+ * Visits the window pieces of [at, at + length): (window bytes, start in window, start in the range,
+ * length). EFAULT when a piece touched memory past the end of the client's file.
+ */
 const eachPiece = (g: GuestWindows, at: number, length: number, fn: (bytes: Buffer, from: number, done: number, n: number) => void): void => {
+  if (shrunk.has(g)) shrank();
   let done = 0;
   while (done < length) {
     const pos = at + done;
@@ -42,7 +54,12 @@ const eachPiece = (g: GuestWindows, at: number, length: number, fn: (bytes: Buff
     const n = Math.min(length - done, w.bytes.length - from);
     // A window unmapped under a DMA that took the mapping before DMA_UNMAP reads as length 0.
     if (!(n > 0)) throw new RangeError('the mapping was unmapped during the access');
+    const faults = w.faults();
     fn(w.bytes, from, done, n);
+    if (w.faults() !== faults) {
+      shrunk.add(g);
+      shrank();
+    }
     done += n;
   }
 };

@@ -1,8 +1,11 @@
 // mmap/munmap of an fd at any 64-bit offset, as external ArrayBuffers with a deterministic unmap.
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include <mutex>
 
 #include <string>
 #include <unordered_map>
@@ -21,6 +24,9 @@ struct Mapping {
   size_t length;
   State state;
 };
+
+// Faults the SIGBUS handler absorbed on this thread; JS reads it through an external ArrayBuffer.
+thread_local uint32_t tFaults = 0;
 
 // Live mappings by the ArrayBuffer's data pointer, so munmap(ab) finds base and length.
 // Per thread: every worker thread has its own env and its own buffers.
@@ -104,11 +110,69 @@ void Munmap(const Napi::CallbackInfo& info) {
   munmap(m->base, m->length);
 }
 
+// A peer may shrink the file under a shared mapping of ours at any time (its BAR memfd, the guest
+// RAM it gave for DMA); the next access past the new end raises SIGBUS (BUS_ADRERR), which would
+// kill the process. When the faulting address is in one of this thread's mappings, the handler
+// maps a private zero page over the faulting page and counts the fault: the access completes
+// (reading zeros, or writing where nobody reads), and JS, which compares the count around every
+// access through a mapping, fails that access and stops using the mapping. Any other SIGBUS gets
+// the disposition it had before.
+struct sigaction gPrevious;
+uintptr_t gPageSize = 4096;
+
+bool Ours(uintptr_t address) {
+  for (const auto& entry : Registry()) {
+    auto base = reinterpret_cast<uintptr_t>(entry.second->base);
+    if (address >= base && address < base + entry.second->length) return true;
+  }
+  return false;
+}
+
+void OnSigbus(int sig, siginfo_t* info, void* context) {
+  auto address = reinterpret_cast<uintptr_t>(info->si_addr);
+  if (info->si_code == BUS_ADRERR && Ours(address)) {
+    void* page = reinterpret_cast<void*>(address & ~(gPageSize - 1));
+    if (mmap(page, gPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
+      tFaults++;
+      return;
+    }
+  }
+  // Returning re-runs the faulting access under the previous disposition (by default: death by
+  // SIGBUS, as without this handler); a SIGBUS sent by kill() is raised again.
+  sigaction(SIGBUS, &gPrevious, nullptr);
+  if (info->si_code <= 0) raise(sig);
+}
+
+void InstallSigbusHandler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    gPageSize = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    struct sigaction action = {};
+    action.sa_sigaction = OnSigbus;
+    action.sa_flags = SA_SIGINFO;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGBUS, &action, &gPrevious);
+  });
+}
+
+void NoFinalize(napi_env, void*, void*) {}
+
+// faultCounter() -> ArrayBuffer of 4 bytes: this thread's count of absorbed mapping faults.
+Napi::Value FaultCounter(const Napi::CallbackInfo& info) {
+  napi_value ab;
+  if (napi_create_external_arraybuffer(info.Env(), &tFaults, sizeof tFaults, NoFinalize, nullptr, &ab) != napi_ok) {
+    throw Napi::Error::New(info.Env(), "faultCounter: cannot create the external buffer");
+  }
+  return Napi::Value(info.Env(), ab);
+}
+
 }  // namespace
 
 void InitMmap(Napi::Env env, Napi::Object exports) {
+  InstallSigbusHandler();
   exports.Set("mmap", Napi::Function::New<Mmap>(env, "mmap"));
   exports.Set("munmap", Napi::Function::New<Munmap>(env, "munmap"));
+  exports.Set("faultCounter", Napi::Function::New<FaultCounter>(env, "faultCounter"));
 }
 
 }  // namespace vfu

@@ -37,7 +37,7 @@ export const fakeIo = (): FakeIo => {
     const view = bytesOf(fd).subarray(offset, offset + length);
     let bytes = view;
     // Unmapping leaves a length-0 view, as the native munmap does.
-    return { get bytes() { return bytes; }, unmap: () => void (bytes = view.subarray(0, 0)) };
+    return { get bytes() { return bytes; }, unmap: () => void (bytes = view.subarray(0, 0)), faults: () => 0 };
   };
   const unsupported = (what: string) => (): never => {
     throw new Error(`${what} is not available in the fake I/O layer`);
