@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { native } from '../../src/native/index.js';
 import { Command, MessageType } from '../../src/protocol/constants.js';
-import { DisconnectedError, ProtocolError } from '../../src/protocol/errors.js';
+import { DisconnectedError, LimitError, ProtocolError } from '../../src/protocol/errors.js';
 import { encodeHeader } from '../../src/protocol/header.js';
 import { SEND_AT_ONCE_BYTES, connection } from '../../src/streams/connection.js';
 import type { Channel, ChannelHandlers } from '../../src/native/types.js';
@@ -192,6 +192,27 @@ test('EOF from the peer ends frames$ with DisconnectedError', async () => {
   assert.match((err as Error).message, /closed by peer/);
   b.close();
 });
+
+for (const [what, size] of [['large', SEND_AT_ONCE_BYTES], ['small', 4096]] as const) {
+  test(`a peer that never reads is cut off once its unread bytes pass maxQueuedBytes (${what} messages)`, async () => {
+    const [a, b] = native.socketpair();
+    const us = connection(native.channelFromFd(a), { closeFd, maxQueuedBytes: 1 << 20 });
+    const peer = native.channelFromFd(b); // never started: it reads nothing
+    const ended = lastValueFrom(us.frames$).catch((e: unknown) => e);
+    let sent = 0;
+    while (!us.closed && sent < 10_000) {
+      us.send({ id: sent, command: Command.REGION_READ, flags: MessageType.REPLY, payload: Buffer.alloc(size) });
+      sent++;
+      if (sent % 16 === 0) await new Promise((r) => setImmediate(r));
+    }
+    const err = await ended;
+    assert.instance(err, DisconnectedError);
+    assert.instance((err as DisconnectedError).cause, LimitError);
+    assert.ok(us.closed);
+    assert.ok(sent * size < 8 << 20, `stopped after ${sent} messages of ${size} bytes`);
+    peer.close();
+  });
+}
 
 test('trace$ reports each message in both directions, and send after close throws', async () => {
   const [a, b] = pair();

@@ -1,7 +1,7 @@
 import { Observable, Subject, share } from 'rxjs';
 import { HEADER_SIZE } from '../protocol/constants.js';
 import { writeHeaderFields } from '../protocol/header.js';
-import { ClosedError, DisconnectedError } from '../protocol/errors.js';
+import { ClosedError, DisconnectedError, LimitError } from '../protocol/errors.js';
 import { framer } from '../operators/decodeFrames.js';
 import { framePool } from '../operators/framePool.js';
 import type { Channel } from '../native/types.js';
@@ -24,6 +24,17 @@ const DIRECT_READ_THRESHOLD = 32 * 1024;
  * send() returns (a sender may hand over views of memory it will change or unmap later).
  */
 export const SEND_AT_ONCE_BYTES = 64 * 1024;
+
+/**
+ * Default bound on the bytes sent to a peer and not yet taken by its socket. A peer that stops
+ * reading while it keeps sending requests (each answered, say, with 1 MiB of REGION_READ data)
+ * would otherwise make us queue without end; past this the connection is closed.
+ */
+export const DEFAULT_MAX_QUEUED_BYTES = 64 << 20;
+
+// The queue is looked at on every large send and on every QUEUE_CHECK_EVERY-th small one (a native
+// property read each time); small messages can outgrow the bound by at most that many between looks.
+const QUEUE_CHECK_EVERY = 64;
 
 /** A framed vfio-user connection over one socket: frames in, messages out, and a trace. */
 export interface Connection {
@@ -54,6 +65,8 @@ export interface ConnectionOptions {
   readonly maxFrameSize?: number;
   /** Closes fds the framer cannot hand on. */
   readonly closeFd: (fd: number) => void;
+  /** Most bytes queued for a peer that does not read before the connection is closed (default DEFAULT_MAX_QUEUED_BYTES). */
+  readonly maxQueuedBytes?: number;
 }
 
 const settled = Promise.resolve();
@@ -94,6 +107,18 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     batch = [];
     batchBytes = 0;
     channel.send(out);
+    watchQueue(true);
+  };
+
+  const maxQueued = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+  let sends = 0;
+  let overflowing = false;
+  // Ends the connection (after the current call, as socket failures are reported) with a LimitError cause.
+  const watchQueue = (large: boolean) => {
+    if ((!large && ++sends % QUEUE_CHECK_EVERY !== 0) || overflowing || channel.queuedBytes <= maxQueued) return;
+    overflowing = true;
+    const limit = new LimitError(`the peer has left ${channel.queuedBytes} bytes unread, more than ${maxQueued}: it does not read its socket`);
+    queueMicrotask(() => (fail ? fail(new DisconnectedError(`connection closed: ${limit.message}`, { cause: limit })) : shutdown()));
   };
 
   let fail: ((err: DisconnectedError) => void) | undefined;
@@ -159,8 +184,9 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     if (!withFds && size < SEND_AT_ONCE_BYTES) sentAtRead = reads;
     flush();
     writeHeader(header, message, size);
-    if (payload === undefined) return channel.send(alone, fds);
-    channel.send(Buffer.isBuffer(payload) ? [header, payload] : [header, ...payload], fds);
+    if (payload === undefined) channel.send(alone, fds);
+    else channel.send(Buffer.isBuffer(payload) ? [header, payload] : [header, ...payload], fds);
+    watchQueue(size >= SEND_AT_ONCE_BYTES);
   };
 
   const shutdown = () => {
