@@ -214,6 +214,22 @@ for (const [what, size] of [['large', SEND_AT_ONCE_BYTES], ['small', 4096]] as c
   });
 }
 
+test('messages read together after one whose handler closed the connection have their fds closed', async () => {
+  const [a, b] = native.socketpair();
+  const before = openFds();
+  const us = connection(native.channelFromFd(a), { closeFd });
+  const peer = native.channelFromFd(b);
+  const ended = lastValueFrom(us.frames$.pipe(map(() => us.close()))).catch((e: unknown) => e);
+  const two = Buffer.concat([encodeHeader({ id: 1, command: Command.DEVICE_RESET, size: 16, flags: 0, error: 0 }), encodeHeader({ id: 2, command: Command.DMA_MAP, size: 16, flags: 0, error: 0 })]);
+  const memfd = native.memfd('second', 4096);
+  peer.send([two], [memfd]); // one sendmsg: the fd belongs to the second message
+  native.close(memfd);
+  assert.instance(await ended, DisconnectedError);
+  peer.close();
+  for (let i = 0; i < 20 && fdsOpenedSince(before).length > 0; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(fdsOpenedSince(before), []);
+});
+
 test('trace$ reports each message in both directions, and send after close throws', async () => {
   const [a, b] = pair();
   const outs: TraceEvent[] = [];

@@ -132,6 +132,13 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     };
     const maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     const frames = framer({ maxFrameSize, closeFd: options.closeFd, direct }, (frame) => {
+      // One read can hold several messages; when handling one of them closed the connection, the
+      // rest reach nobody, and their fds are ours to close.
+      if (subscriber.closed) {
+        frame.fds.forEach(options.closeFd);
+        frame.release?.();
+        return;
+      }
       if (trace.observed) trace.next(traceOf('in', frame.header, frame.fds.length, frame.payload));
       subscriber.next(frame);
     });
