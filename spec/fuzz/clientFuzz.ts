@@ -16,7 +16,7 @@ import type { Frame } from '../../src/streams/frame.js';
 import { defaultRegions, fakeDevice } from '../devices/client/fixtures/fakeDevice.js';
 import { fdsOpenedSince, openFds } from '../fixtures/fds.js';
 import { within } from './serverFuzz.js';
-import { pieces, type FdKind } from './frames.js';
+import { header, pieces, type FdKind } from './frames.js';
 
 /** How the hostile server spoils one reply. */
 export type Spoil =
@@ -65,16 +65,6 @@ export const serverPlan: fc.Arbitrary<ServerPlan> = fc.record({
 });
 
 const tick = () => new Promise((r) => setImmediate(r));
-
-const header = (id: number, command: number, size: number, flags: number, error: number): Buffer => {
-  const h = Buffer.alloc(16);
-  h.writeUInt16LE(id, 0);
-  h.writeUInt16LE(command, 2);
-  h.writeUInt32LE(size >>> 0, 4);
-  h.writeUInt32LE(flags >>> 0, 8);
-  h.writeUInt32LE(error >>> 0, 12);
-  return h;
-};
 
 /** The hostile server on one end of a socketpair: answers as the fake device would, spoiled as planned. */
 const hostileServer = (channel: Channel, plan: ServerPlan) => {

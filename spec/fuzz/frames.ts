@@ -109,7 +109,8 @@ const mutation = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('extend' as const), extra: bytes(64) }) },
 );
 
-const header = (id: number, command: number, size: number, flags: number, error: number): Buffer => {
+/** A header with whatever fields it is given, true or not. */
+export const header = (id: number, command: number, size: number, flags: number, error: number): Buffer => {
   const h = Buffer.alloc(16);
   h.writeUInt16LE(id, 0);
   h.writeUInt16LE(command, 2);

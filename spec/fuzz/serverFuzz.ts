@@ -20,7 +20,7 @@ import { endpoint } from '../../src/devices/endpoint.js';
 import { serve } from '../../src/devices/server/index.js';
 import { sampleDevices, type SampleName } from '../../src/devices/samples/index.js';
 import { fdsOpenedSince, openFds } from '../fixtures/fds.js';
-import { clientScript, goodVersion, pieces, type ClientScript, type FdKind } from './frames.js';
+import { clientScript, goodVersion, header, pieces, type ClientScript, type FdKind } from './frames.js';
 
 /** What a run found. */
 export interface ServerFuzzReport {
@@ -101,11 +101,8 @@ const play = async (path: string, script: ClientScript): Promise<string[]> => {
   };
   try {
     if (script.handshake) {
-      const v = Buffer.alloc(16);
       const body = goodVersion();
-      v.writeUInt16LE(Command.VERSION, 2);
-      v.writeUInt32LE(16 + body.length, 4);
-      send([Buffer.concat([v, body])], []);
+      send([Buffer.concat([header(0, Command.VERSION, 16 + body.length, 0, 0), body])], []);
       for (let i = 0; i < 50 && state.replies.length === 0 && !state.ended; i++) await tick();
     }
     for (const s of script.steps) {

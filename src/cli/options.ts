@@ -1,4 +1,4 @@
-/** Options shared by the commands that open a device, declared without loading the client. */
+/** The flags each command parses, and the options shared by the commands that open a device; nothing here loads the client. */
 import { Option, type Command } from 'commander';
 
 /** The client options every command that opens a device shares. */
@@ -9,3 +9,31 @@ export interface ClientFlags {
 /** Adds the options every device-opening command takes. */
 export const withClientOptions = (cmd: Command): Command =>
   cmd.addOption(new Option('--timeout <ms>', 'reply timeout per request in ms (0 = none)').default('5000', '5000'));
+
+/** The flags of `demo`. */
+export interface DemoFlags {
+  readonly messageDma?: boolean;
+  readonly trace?: boolean;
+}
+
+/** The flags of `info`. */
+export interface InfoFlags extends ClientFlags {
+  readonly json?: boolean;
+  readonly configHex?: boolean;
+}
+
+/** The flags of `monitor`. */
+export interface MonitorFlags extends ClientFlags {
+  readonly duration?: string;
+  readonly count?: string;
+  readonly write: readonly string[];
+}
+
+/** The flags of `serve`. */
+export interface ServeFlags {
+  readonly socketPath?: string;
+  readonly fd?: string;
+  readonly verbose?: boolean;
+  readonly trace?: boolean;
+  readonly queue?: boolean;
+}

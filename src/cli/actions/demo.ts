@@ -18,7 +18,7 @@ import { deviceFlags, regionFlags } from '../format/flags.js';
 import { limitsLine } from '../format/info.js';
 import { traceLine } from '../format/payload.js';
 import { print } from '../output.js';
-import type { DemoFlags } from '../commands/demo.js';
+import type { DemoFlags } from '../options.js';
 
 
 /** Where guest RAM sits, and what the demo copies inside it. */

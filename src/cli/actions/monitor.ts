@@ -12,7 +12,7 @@ import { parseMs, parseNumber, parseWriteSpec } from '../args.js';
 import { CliError, describeError, usageError } from '../errors.js';
 import { formatInterrupt } from '../format/events.js';
 import { clientOptions, withDevice } from '../open.js';
-import type { MonitorFlags } from '../commands/monitor.js';
+import type { MonitorFlags } from '../options.js';
 import { print } from '../output.js';
 import { checkAccess, regionOf } from '../regions.js';
 

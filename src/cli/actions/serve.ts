@@ -13,7 +13,7 @@ import type { TraceEvent } from '../../streams/trace.js';
 import { formatServerEvent } from '../format/events.js';
 import { traceLine } from '../format/payload.js';
 import { print, printError } from '../output.js';
-import type { ServeFlags } from '../commands/serve.js';
+import type { ServeFlags } from '../options.js';
 
 
 /** An inherited fd, checked to be a socket before the server takes it over. */

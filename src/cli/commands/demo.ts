@@ -1,11 +1,6 @@
 /** `vfio-user demo`: a device served and driven in one process (see actions/demo.ts). */
 import { Command } from 'commander';
-
-/** The flags of `demo`. */
-export interface DemoFlags {
-  readonly messageDma?: boolean;
-  readonly trace?: boolean;
-}
+import type { DemoFlags } from '../options.js';
 
 /** The `demo` command; its work is loaded only when it runs. */
 export const demoCommand = (): Command =>

@@ -1,12 +1,6 @@
 /** `vfio-user info SOCKET`: everything the client discovered about a device, like `lspci -vv`. */
 import { Command } from 'commander';
-import { withClientOptions, type ClientFlags } from '../options.js';
-
-/** The flags of `info`. */
-export interface InfoFlags extends ClientFlags {
-  readonly json?: boolean;
-  readonly configHex?: boolean;
-}
+import { withClientOptions, type InfoFlags } from '../options.js';
 
 /** The `info` command; its work is loaded only when it runs. */
 export const infoCommand = (): Command =>

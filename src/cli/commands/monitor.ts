@@ -1,13 +1,6 @@
 /** `vfio-user monitor SOCKET`: every message and interrupt of a device, one line each (see actions/monitor.ts). */
 import { Command, Option } from 'commander';
-import { withClientOptions, type ClientFlags } from '../options.js';
-
-/** The flags of `monitor`. */
-export interface MonitorFlags extends ClientFlags {
-  readonly duration?: string;
-  readonly count?: string;
-  readonly write: readonly string[];
-}
+import { withClientOptions, type MonitorFlags } from '../options.js';
 
 /** The `monitor` command; its work is loaded only when it runs. */
 export const monitorCommand = (): Command =>

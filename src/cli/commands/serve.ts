@@ -4,15 +4,7 @@
  */
 import { Argument, Command, Option } from 'commander';
 import { sampleDescriptions, sampleNames, type SampleName } from '../../devices/samples/catalog.js';
-
-/** The flags of `serve`. */
-export interface ServeFlags {
-  readonly socketPath?: string;
-  readonly fd?: string;
-  readonly verbose?: boolean;
-  readonly trace?: boolean;
-  readonly queue?: boolean;
-}
+import type { ServeFlags } from '../options.js';
 
 const deviceList = Object.entries(sampleDescriptions)
   .map(([name, description]) => `  ${name.padEnd(11)} ${description}`)
