@@ -1,7 +1,7 @@
 /** Echo peer on the framework: an endpoint that answers every command with a header-only reply. */
-import { endpoint } from '../../src/devices/endpoint.js';
+import { endpoint } from '../../src/wire/endpoint.js';
 import { native } from '../../src/native/index.js';
-import { connection } from '../../src/streams/connection.js';
+import { connection } from '../../src/wire/connection.js';
 import { meter, peerArgs } from './meter.js';
 
 const { fd, warmup } = peerArgs();

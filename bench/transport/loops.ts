@@ -4,12 +4,12 @@
  * interleave short batches of every variant.
  */
 import { firstValueFrom } from 'rxjs';
-import { endpoint } from '../../src/devices/endpoint.js';
+import { endpoint } from '../../src/wire/endpoint.js';
 import type { Channel } from '../../src/native/index.js';
 import { native } from '../../src/native/index.js';
 import { Command, HEADER_SIZE } from '../../src/protocol/constants.js';
 import { writeHeader } from '../../src/protocol/header.js';
-import { connection } from '../../src/streams/connection.js';
+import { connection } from '../../src/wire/connection.js';
 
 /** Round-trip times of a batch (microseconds) and this process's CPU time over it. */
 export interface Measured {

@@ -12,7 +12,7 @@ import { guestMemory, openDevice, type Device } from '../../src/devices/client/i
 import { native, type Channel } from '../../src/native/index.js';
 import { Command, HeaderFlags, MessageType, RegionFlags } from '../../src/protocol/constants.js';
 import { decodeHeader } from '../../src/protocol/header.js';
-import type { Frame } from '../../src/streams/frame.js';
+import type { Frame } from '../../src/protocol/frame.js';
 import { defaultRegions, fakeDevice } from '../devices/client/fixtures/fakeDevice.js';
 import { fdsOpenedSince, openFds } from '../fixtures/fds.js';
 import { within } from './serverFuzz.js';

@@ -15,8 +15,8 @@ import { Command, HeaderFlags, MessageType } from '../../src/protocol/constants.
 import { encodeRegionReadRequest } from '../../src/protocol/region-access.js';
 import { encodeVersionRequest } from '../../src/protocol/version.js';
 import { RemoteError } from '../../src/protocol/errors.js';
-import { connection } from '../../src/streams/connection.js';
-import { endpoint } from '../../src/devices/endpoint.js';
+import { connection } from '../../src/wire/connection.js';
+import { endpoint } from '../../src/wire/endpoint.js';
 import { serve } from '../../src/devices/server/index.js';
 import { sampleDevices, type SampleName } from '../../src/devices/samples/index.js';
 import { fdsOpenedSince, openFds } from '../fixtures/fds.js';

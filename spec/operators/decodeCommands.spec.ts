@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeCommand, decodeCommands } from '../../src/operators/decodeCommands.js';
 import { Command, Errno, encodeRegionReadRequest, encodeDmaMapRequest, encodeVersionRequest } from '../../src/protocol/index.js';
-import { commandFrame } from '../../src/streams/mock.js';
+import { commandFrame } from '../../src/wire/mock.js';
 
 const read = commandFrame(1, Command.REGION_READ, encodeRegionReadRequest({ offset: 0x10, region: 2, count: 4 }));
 const short = commandFrame(2, Command.REGION_READ, Buffer.alloc(7));

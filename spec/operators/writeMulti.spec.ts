@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isCoalescible, writeMulti } from '../../src/operators/writeMulti.js';
 import { Command, HeaderFlags, MessageType, decodeWriteMultiRequest, encodeRegionWriteRequest } from '../../src/protocol/index.js';
-import type { OutgoingMessage } from '../../src/streams/frame.js';
+import type { OutgoingMessage } from '../../src/protocol/frame.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => assert.equal(actual, expected));
 const POSTED = MessageType.COMMAND | HeaderFlags.NO_REPLY;

@@ -1,7 +1,7 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { match } from 'ts-pattern';
 import * as P from '../protocol/index.js';
-import type { Frame } from '../streams/frame.js';
+import type { Frame } from '../protocol/frame.js';
 
 /** Every command's decoded request body, by command name. */
 export interface CommandBodies {

@@ -1,12 +1,7 @@
 import { filter, type MonoTypeOperatorFunction } from 'rxjs';
-import { HeaderFlags, MessageType } from '../protocol/constants.js';
-import type { Frame } from '../streams/frame.js';
+import { isCommandFrame, isReplyFrame, type Frame } from '../protocol/frame.js';
 
-// Plain bit tests, not pattern matching: these run on every frame of the socket's hot path.
-/** Whether a frame is a reply (type bits 1). */
-export const isReplyFrame = (f: Frame): boolean => (f.header.flags & HeaderFlags.TYPE_MASK) === MessageType.REPLY;
-/** Whether a frame is a command (type bits 0). */
-export const isCommandFrame = (f: Frame): boolean => (f.header.flags & HeaderFlags.TYPE_MASK) === MessageType.COMMAND;
+export { isCommandFrame, isReplyFrame };
 
 /** Keeps the replies of a frame stream (to feed a correlator). */
 export const replies = (): MonoTypeOperatorFunction<Frame> => filter((f: Frame) => isReplyFrame(f));

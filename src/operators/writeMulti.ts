@@ -2,7 +2,7 @@ import { Observable, asapScheduler, type MonoTypeOperatorFunction, type Schedule
 import { Command, HeaderFlags, MessageType, WRITE_MULTI_DATA_MAX, WRITE_MULTI_MAX } from '../protocol/constants.js';
 import { REGION_ACCESS_SIZE, decodeRegionWriteRequest } from '../protocol/region-access.js';
 import { encodeWriteMultiRequest, type WriteMultiEntry } from '../protocol/write-multi.js';
-import type { OutgoingMessage } from '../streams/frame.js';
+import type { OutgoingMessage } from '../protocol/frame.js';
 
 /** Options of writeMulti. */
 export interface WriteMultiOptions {

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { payloadFields, traceLine } from '../../../src/cli/format/payload.js';
 import * as p from '../../../src/protocol/index.js';
-import { traceOf } from '../../../src/streams/trace.js';
+import { traceOf } from '../../../src/wire/trace.js';
 
 const header = (command: number, reply: boolean, size: number, error = 0) => ({
   id: 7,

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { coalescing } from '../../../src/devices/client/coalesce.js';
 import { realizeOn$, type ClientOptions } from '../../../src/devices/client/index.js';
 import * as p from '../../../src/protocol/index.js';
-import type { Connection } from '../../../src/streams/connection.js';
+import type { Connection } from '../../../src/wire/connection.js';
 import { mockPeer } from './fixtures/peers.js';
 
 const { Command } = p;

@@ -3,11 +3,11 @@ import { TestScheduler } from 'rxjs/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { container, type ContainerOptions } from '../../../src/devices/client/container.js';
-import { endpoint } from '../../../src/devices/endpoint.js';
+import { endpoint } from '../../../src/wire/endpoint.js';
 import * as p from '../../../src/protocol/index.js';
-import type { Frame } from '../../../src/streams/frame.js';
+import type { Frame } from '../../../src/protocol/frame.js';
 import type { MemoryChange, MemorySection } from '../../../src/streams/memory.js';
-import { joinPayload, mockConnection, replyFrame } from '../../../src/streams/mock.js';
+import { joinPayload, mockConnection, replyFrame } from '../../../src/wire/mock.js';
 
 const { Command, DmaMapFlags, DmaUnmapFlags } = p;
 const scheduler = () => new TestScheduler((actual, expected) => assert.equal(actual, expected));

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { answerDma, guestMemory, realizeOn$, type DmaAnswer, type MappingTable } from '../../../src/devices/client/index.js';
 import { native } from '../../../src/native/index.js';
 import * as p from '../../../src/protocol/index.js';
-import { commandFrame as mockCommand, joinPayload } from '../../../src/streams/mock.js';
+import { commandFrame as mockCommand, joinPayload } from '../../../src/wire/mock.js';
 import { mockPeer } from './fixtures/peers.js';
 
 const { Command, DmaMapFlags, Errno } = p;

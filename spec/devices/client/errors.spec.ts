@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { realizeOn$, type ClientOptions } from '../../../src/devices/client/index.js';
 import * as p from '../../../src/protocol/index.js';
-import type { Frame } from '../../../src/streams/frame.js';
+import type { Frame } from '../../../src/protocol/frame.js';
 import type { FakeSpec } from './fixtures/fakeDevice.js';
 import { mockPeer } from './fixtures/peers.js';
 

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { MAX_REGION_INFO_ARGSZ, realizeOn$ } from '../../../src/devices/client/index.js';
 import { native } from '../../../src/native/index.js';
 import * as p from '../../../src/protocol/index.js';
-import type { Frame } from '../../../src/streams/frame.js';
+import type { Frame } from '../../../src/protocol/frame.js';
 import { defaultRegions, memfdRegion, type Answer } from './fixtures/fakeDevice.js';
 import { mockPeer } from './fixtures/peers.js';
 import { fdsOpenedSince, openFds } from '../../fixtures/fds.js';

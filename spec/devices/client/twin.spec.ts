@@ -4,9 +4,9 @@ import * as assert from 'uvu/assert';
 import { guestMemory, realizeOn$ } from '../../../src/devices/client/index.js';
 import { native } from '../../../src/native/index.js';
 import * as p from '../../../src/protocol/index.js';
-import { connection } from '../../../src/streams/connection.js';
-import type { Frame } from '../../../src/streams/frame.js';
-import { commandFrame, joinPayload } from '../../../src/streams/mock.js';
+import { connection } from '../../../src/wire/connection.js';
+import type { Frame } from '../../../src/protocol/frame.js';
+import { commandFrame, joinPayload } from '../../../src/wire/mock.js';
 import type { Answer } from './fixtures/fakeDevice.js';
 import { mockPeer } from './fixtures/peers.js';
 

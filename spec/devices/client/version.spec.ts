@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { realizeOn$ } from '../../../src/devices/client/index.js';
 import { native } from '../../../src/native/index.js';
 import * as p from '../../../src/protocol/index.js';
-import type { Frame } from '../../../src/streams/frame.js';
+import type { Frame } from '../../../src/protocol/frame.js';
 import type { Answer } from './fixtures/fakeDevice.js';
 import { mockPeer } from './fixtures/peers.js';
 

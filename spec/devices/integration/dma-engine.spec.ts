@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { guestMemory, type Device, type Interrupt } from '../../../src/devices/client/index.js';
 import { DMA_MAX_LENGTH, DmaReg, DmaStatus, dmaEngineDevice } from '../../../src/devices/samples/index.js';
 import { Errno } from '../../../src/protocol/index.js';
-import type { TraceEvent } from '../../../src/streams/trace.js';
+import type { TraceEvent } from '../../../src/wire/trace.js';
 import { modes, session } from './harness.js';
 
 const RAM = 0x100000;

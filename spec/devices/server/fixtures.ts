@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { Observable } from 'rxjs';
 import { HeaderFlags, RegionType } from '../../../src/protocol/constants.js';
 import { errnoName } from '../../../src/protocol/errno.js';
-import type { Frame } from '../../../src/streams/frame.js';
+import type { Frame } from '../../../src/protocol/frame.js';
 import {
   ioBar,
   memoryBar,

@@ -2,9 +2,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Observable, Subject, map, throwError } from 'rxjs';
-import type { Connection } from '../../../src/streams/connection.js';
-import type { Frame } from '../../../src/streams/frame.js';
-import { mockConnection } from '../../../src/streams/mock.js';
+import type { Connection } from '../../../src/wire/connection.js';
+import type { Frame } from '../../../src/protocol/frame.js';
+import { mockConnection } from '../../../src/wire/mock.js';
 import { defaultLimits, fakeIo, memoryBar, pciDevice, requests, runDevice, type ServerEvent } from '../../../src/devices/server/index.js';
 
 const options = () => ({ io: fakeIo(), limits: defaultLimits, timeoutMs: 0 });

@@ -8,9 +8,9 @@ import { capabilitiesJson } from '../../../src/protocol/capabilities.js';
 import { decodeDmaReadRequest, decodeDmaWriteRequest, encodeDmaReadReply, encodeDmaWriteReply } from '../../../src/protocol/dma-access.js';
 import { Errno } from '../../../src/protocol/errno.js';
 import { decodeVersionReply, encodeVersionRequest, type VersionPayload } from '../../../src/protocol/version.js';
-import { connection } from '../../../src/streams/connection.js';
-import type { Frame } from '../../../src/streams/frame.js';
-import { endpoint, type Endpoint } from '../../../src/devices/endpoint.js';
+import { connection } from '../../../src/wire/connection.js';
+import type { Frame } from '../../../src/protocol/frame.js';
+import { endpoint, type Endpoint } from '../../../src/wire/endpoint.js';
 import { qemuCapabilities } from '../../../src/devices/server/index.js';
 
 /** A DMA request the client answered. */

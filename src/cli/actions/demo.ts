@@ -8,7 +8,7 @@ import { firstValueFrom, throwError, timeout } from 'rxjs';
 import { guestMemory, openDevice, type Device, type GuestMemory, type InterruptSignal } from '../../devices/client/index.js';
 import { formatConfig } from '../../devices/pci/index.js';
 import { dmaEngineDevice } from '../../devices/samples/index.js';
-import type { TraceEvent } from '../../streams/trace.js';
+import type { TraceEvent } from '../../wire/trace.js';
 import { hex, irqName, regionName } from '../args.js';
 import { CliError } from '../errors.js';
 import { enableMsix, finishedCopy, startCopy } from '../demo/engine.js';

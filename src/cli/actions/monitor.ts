@@ -6,7 +6,7 @@ import { NEVER, Subject, filter, firstValueFrom, map, merge, take, takeUntil, ta
 import { irqTypeOf, type Device } from '../../devices/client/index.js';
 import { signal$ } from '../../devices/server/index.js';
 import { IrqInfoFlags, type IrqIndex } from '../../protocol/index.js';
-import type { TraceEvent } from '../../streams/trace.js';
+import type { TraceEvent } from '../../wire/trace.js';
 import { traceLine } from '../format/payload.js';
 import { parseMs, parseNumber, parseWriteSpec } from '../args.js';
 import { CliError, describeError, usageError } from '../errors.js';

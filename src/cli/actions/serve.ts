@@ -9,7 +9,7 @@ import { sampleDevices, type SampleName } from '../../devices/samples/index.js';
 import { errnoName } from '../../protocol/index.js';
 import { parseNumber } from '../args.js';
 import { CliError, errnoText, usageError } from '../errors.js';
-import type { TraceEvent } from '../../streams/trace.js';
+import type { TraceEvent } from '../../wire/trace.js';
 import { formatServerEvent } from '../format/events.js';
 import { traceLine } from '../format/payload.js';
 import { print, printError } from '../output.js';

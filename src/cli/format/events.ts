@@ -1,7 +1,7 @@
 /** One-line renderings of what happens at run time: interrupts, server events. */
 import type { InterruptSignal } from '../../devices/client/index.js';
 import type { ServerEvent } from '../../devices/server/index.js';
-import { traceNow } from '../../streams/trace.js';
+import { traceNow } from '../../wire/trace.js';
 import { hex } from '../args.js';
 import { clock } from '../output.js';
 

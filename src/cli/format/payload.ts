@@ -3,7 +3,7 @@
  * like QEMU's trace events (`region=0x0 offset=0x14 count=0x4 data=01000000`).
  */
 import * as p from '../../protocol/index.js';
-import { formatTrace, type TraceEvent } from '../../streams/trace.js';
+import { formatTrace, type TraceEvent } from '../../wire/trace.js';
 import { hex } from '../args.js';
 
 type Fields = Readonly<Record<string, number | string | undefined>>;

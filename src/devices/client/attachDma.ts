@@ -1,7 +1,7 @@
 import { of, type Observable, type Subscription } from 'rxjs';
 import type { Channel } from '../../native/types.js';
-import { connection, DEFAULT_MAX_FRAME_SIZE } from '../../streams/connection.js';
-import { endpoint, type Endpoint } from '../endpoint.js';
+import { connection, DEFAULT_MAX_FRAME_SIZE } from '../../wire/connection.js';
+import { endpoint, type Endpoint } from '../../wire/endpoint.js';
 import type { Wire } from './call.js';
 import { container as createContainer, type Container } from './container.js';
 import { serveDma } from './dmaService.js';

@@ -1,7 +1,7 @@
 import { Observable, type Subscriber, type Unsubscribable } from 'rxjs';
-import type { CallOptions, ReplyWaiter } from '../../operators/correlate.js';
-import type { Frame } from '../../streams/frame.js';
-import type { Endpoint } from '../endpoint.js';
+import type { CallOptions, ReplyWaiter } from '../../wire/correlate.js';
+import type { Frame } from '../../protocol/frame.js';
+import type { Endpoint } from '../../wire/endpoint.js';
 
 /** What client compositions need to talk to the server. */
 export interface Wire {

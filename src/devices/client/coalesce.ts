@@ -1,7 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import { writeHolder } from '../../operators/writeMulti.js';
 import { ClosedError } from '../../protocol/errors.js';
-import type { Connection } from '../../streams/connection.js';
+import type { Connection } from '../../wire/connection.js';
 
 /** When posted writes are coalesced. */
 export interface CoalescePolicy {

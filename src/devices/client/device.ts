@@ -10,7 +10,7 @@ import {
   type Observable,
   type Subscription,
 } from 'rxjs';
-import type { CorrelatorStats } from '../../operators/correlate.js';
+import type { CorrelatorStats } from '../../wire/correlate.js';
 import type { NegotiatedCapabilities } from '../../protocol/capabilities.js';
 import { Command, DeviceFlags } from '../../protocol/constants.js';
 import { decodeDeviceInfoReply, encodeDeviceInfoRequest, type DeviceInfo } from '../../protocol/device-info.js';
@@ -18,7 +18,7 @@ import { type DisconnectedError, UnsupportedError } from '../../protocol/errors.
 import type { IrqInfo } from '../../protocol/irq.js';
 import type { RegionInfo } from '../../protocol/region-info.js';
 import { decodeDeviceResetReply, encodeDeviceResetRequest } from '../../protocol/reset.js';
-import type { TraceEvent } from '../../streams/trace.js';
+import type { TraceEvent } from '../../wire/trace.js';
 import type { ParsedConfig } from '../pci/parse.js';
 import { call$, type Wire } from './call.js';
 import type { Container, DmaCommit } from './container.js';

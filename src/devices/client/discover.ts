@@ -4,7 +4,7 @@ import { decodeDeviceInfoReply, encodeDeviceInfoRequest, type DeviceInfo } from 
 import { MalformedMessageError } from '../../protocol/errors.js';
 import { decodeIrqInfoReply, encodeIrqInfoRequest, type IrqInfo } from '../../protocol/irq.js';
 import { REGION_INFO_SIZE, decodeRegionInfoReply, encodeRegionInfoRequest, type RegionInfo } from '../../protocol/region-info.js';
-import type { Frame } from '../../streams/frame.js';
+import type { Frame } from '../../protocol/frame.js';
 import { call$, type Wire } from './call.js';
 
 /** Most regions accepted from DEVICE_GET_INFO: a hostile count must not make us send thousands of queries (QEMU's limit). */

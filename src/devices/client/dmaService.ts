@@ -11,9 +11,9 @@ import {
 } from '../../protocol/dma-access.js';
 import { Errno } from '../../protocol/errno.js';
 import { MalformedMessageError } from '../../protocol/errors.js';
-import { SEND_AT_ONCE_BYTES } from '../../streams/connection.js';
-import type { Frame } from '../../streams/frame.js';
-import type { Endpoint } from '../endpoint.js';
+import { SEND_AT_ONCE_BYTES } from '../../wire/connection.js';
+import type { Frame } from '../../protocol/frame.js';
+import type { Endpoint } from '../../wire/endpoint.js';
 import { findMapping, type DmaMapping, type MappingTable } from './mappingTable.js';
 
 /** The answer to one server command: a reply payload or an errno. */

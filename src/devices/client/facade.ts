@@ -4,7 +4,7 @@ import type { DeviceInfo } from '../../protocol/device-info.js';
 import type { DisconnectedError } from '../../protocol/errors.js';
 import type { IrqInfo } from '../../protocol/irq.js';
 import type { RegionInfo } from '../../protocol/region-info.js';
-import type { TraceEvent } from '../../streams/trace.js';
+import type { TraceEvent } from '../../wire/trace.js';
 import type { ParsedConfig } from '../pci/parse.js';
 import type { DmaCommit } from './container.js';
 import type { ClientDevice } from './device.js';

@@ -11,7 +11,7 @@ import {
 } from '../../protocol/errors.js';
 import { Errno } from '../../protocol/errno.js';
 import { decodeVersionReply, encodeVersionRequest } from '../../protocol/version.js';
-import type { Frame } from '../../streams/frame.js';
+import type { Frame } from '../../protocol/frame.js';
 import type { Wire } from './call.js';
 
 /** The outcome of VERSION: the server's version and limits, and the twin socket if it enabled one. */

@@ -3,7 +3,7 @@ import { native as defaultNative } from '../../native/index.js';
 import type { Native } from '../../native/types.js';
 import type { CapabilitiesInput } from '../../protocol/capabilities.js';
 import type { GuestMemory } from '../../streams/memory.js';
-import type { TraceEvent } from '../../streams/trace.js';
+import type { TraceEvent } from '../../wire/trace.js';
 
 /** How guest memory is offered for DMA: with its memfd (the server mmaps it) or by address only. */
 export type DmaMode = 'fd' | 'message';

@@ -1,12 +1,12 @@
 import { BehaviorSubject, Observable, ReplaySubject, Subscription, defer, map, merge, of, switchMap, take } from 'rxjs';
 import { PciRegion, RegionFlags } from '../../protocol/constants.js';
 import { MalformedMessageError, type DisconnectedError } from '../../protocol/errors.js';
-import { connection, type Connection } from '../../streams/connection.js';
-import { endpoint } from '../endpoint.js';
+import { connection, type Connection } from '../../wire/connection.js';
+import { endpoint } from '../../wire/endpoint.js';
 import { parseConfigSpace, type ParsedConfig } from '../pci/parse.js';
 import type { Wire } from './call.js';
 import { coalescing } from './coalesce.js';
-import { deadlineScheduler } from '../../operators/deadlines.js';
+import { deadlineScheduler } from '../../wire/deadlines.js';
 import { describePeer, openChannel$ } from './connect.js';
 import { assembleDevice, type ClientDevice } from './device.js';
 import { discover$, type Discovery } from './discover.js';

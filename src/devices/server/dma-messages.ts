@@ -13,8 +13,8 @@ import {
   encodeDmaReadRequest,
   encodeDmaWriteRequest,
 } from '../../protocol/dma-access.js';
-import { SEND_AT_ONCE_BYTES } from '../../streams/connection.js';
-import type { Frame } from '../../streams/frame.js';
+import { SEND_AT_ONCE_BYTES } from '../../wire/connection.js';
+import type { Frame } from '../../protocol/frame.js';
 import type { SessionLink } from './state.js';
 
 /** One request's part of an access: guest address, byte count, and where it starts in the access. */

@@ -21,8 +21,8 @@ import {
   type OperatorFunction,
 } from 'rxjs';
 import { foldInOrder } from '../../operators/foldInOrder.js';
-import type { Connection } from '../../streams/connection.js';
-import type { Frame } from '../../streams/frame.js';
+import type { Connection } from '../../wire/connection.js';
+import type { Frame } from '../../protocol/frame.js';
 import { releaseMappings } from './commands/dma.js';
 import type { PciDevice } from './device.js';
 import type { ServerIo } from './io.js';

@@ -3,7 +3,7 @@
  * and the subjects through which device code and the state fold talk.
  */
 import { BehaviorSubject, Subject, distinctUntilChanged, map, type Observable, type Unsubscribable } from 'rxjs';
-import type { TraceEvent } from '../../streams/trace.js';
+import type { TraceEvent } from '../../wire/trace.js';
 import type { ConfigEffect } from '../pci/index.js';
 import type { PciDevice } from './device.js';
 import { dmaRanges, emptyDmaTable } from './dma-table.js';

@@ -7,7 +7,7 @@ import { Observable, Subject, concat, defer, fromEvent, lastValueFrom, map, merg
 import { native as defaultNative } from '../../native/index.js';
 import type { Channel, Native } from '../../native/types.js';
 import { listen$, type ListenTarget } from '../../streams/listen.js';
-import type { TraceEvent } from '../../streams/trace.js';
+import type { TraceEvent } from '../../wire/trace.js';
 import type { PciDevice } from './device.js';
 import { nativeIo } from './io.js';
 import { runDevice, type ServerEvent, type WhenBusy } from './run.js';

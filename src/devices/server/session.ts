@@ -3,11 +3,11 @@ import { EMPTY, Observable, Subject, Subscription, catchError, concat, concatMap
 import { HeaderFlags, MessageType } from '../../protocol/constants.js';
 import { isNoReply } from '../../protocol/header.js';
 import { Errno } from '../../protocol/errno.js';
-import { deadlineScheduler } from '../../operators/deadlines.js';
+import { deadlineScheduler } from '../../wire/deadlines.js';
 import type { Channel } from '../../native/types.js';
-import { connection, type Connection } from '../../streams/connection.js';
-import type { Frame } from '../../streams/frame.js';
-import { endpoint, type Endpoint } from '../endpoint.js';
+import { connection, type Connection } from '../../wire/connection.js';
+import type { Frame } from '../../protocol/frame.js';
+import { endpoint, type Endpoint } from '../../wire/endpoint.js';
 import { decodeProposal, versionReply, wantsTwin } from './commands/version.js';
 import { errnoOf } from './errors.js';
 import type { Runtime } from './runtime.js';

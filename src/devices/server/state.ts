@@ -1,7 +1,7 @@
 /** The server's state: what the device fold carries from one event to the next. */
 import type { NegotiatedCapabilities } from '../../protocol/capabilities.js';
 import type { ConfigSpace } from '../pci/index.js';
-import type { Endpoint } from '../endpoint.js';
+import type { Endpoint } from '../../wire/endpoint.js';
 import type { PciDevice } from './device.js';
 import { emptyDmaTable, type DmaTable } from './dma-table.js';
 import { emptyIrqTable, type IrqTable } from './irq-table.js';

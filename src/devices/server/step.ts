@@ -3,8 +3,8 @@ import { Observable, catchError, isObservable, map, of, take, throwIfEmpty } fro
 import { commandName } from '../../protocol/constants.js';
 import { Errno } from '../../protocol/errno.js';
 import type { FoldStep } from '../../operators/foldInOrder.js';
-import type { Frame } from '../../streams/frame.js';
-import type { Endpoint } from '../endpoint.js';
+import type { Frame } from '../../protocol/frame.js';
+import type { Endpoint } from '../../wire/endpoint.js';
 import { route, type Route } from './commands/route.js';
 import type { Attached, Outcome } from './commands/types.js';
 import { DeviceError, errnoOf, fail } from './errors.js';

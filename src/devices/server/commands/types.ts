@@ -1,6 +1,6 @@
 /** The shape every command handler has. */
 import type { Observable } from 'rxjs';
-import type { Frame } from '../../../streams/frame.js';
+import type { Frame } from '../../../protocol/frame.js';
 import type { Runtime } from '../runtime.js';
 import type { DeviceState, SessionState } from '../state.js';
 

@@ -8,7 +8,7 @@ import {
 import { capabilitiesJson, parseCapabilities, type CapabilitiesInput, type NegotiatedCapabilities } from '../../../protocol/capabilities.js';
 import { Errno } from '../../../protocol/errno.js';
 import { decodeVersionRequest, encodeVersionReply } from '../../../protocol/version.js';
-import type { Frame } from '../../../streams/frame.js';
+import type { Frame } from '../../../protocol/frame.js';
 import { fail } from '../errors.js';
 import type { ServerLimits } from '../state.js';
 

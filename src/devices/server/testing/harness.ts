@@ -6,8 +6,8 @@
 import { EMPTY, Observable, Subject, concat, concatMap, defer, filter, map, merge, mergeMap, of, take, takeUntil, type Subscription } from 'rxjs';
 import { Command, DmaMapFlags, HeaderFlags, IrqSetFlags, MessageType } from '../../../protocol/constants.js';
 import type { CapabilitiesInput } from '../../../protocol/capabilities.js';
-import type { Frame, OutgoingMessage } from '../../../streams/frame.js';
-import { asFrame, mockConnection } from '../../../streams/mock.js';
+import type { Frame, OutgoingMessage } from '../../../protocol/frame.js';
+import { asFrame, mockConnection } from '../../../wire/mock.js';
 import type { PciDevice } from '../device.js';
 import { irqTypes } from '../irq-table.js';
 import { runDevice } from '../run.js';

@@ -2,8 +2,8 @@
 import { Command, HeaderFlags, MessageType, commandName } from '../../../protocol/constants.js';
 import { decodeDmaReadRequest, decodeDmaWriteRequest, encodeDmaReadReply, encodeDmaWriteReply } from '../../../protocol/dma-access.js';
 import { Errno, errnoName } from '../../../protocol/errno.js';
-import type { Frame, OutgoingMessage } from '../../../streams/frame.js';
-import { joinPayload, replyFrame } from '../../../streams/mock.js';
+import type { Frame, OutgoingMessage } from '../../../protocol/frame.js';
+import { joinPayload, replyFrame } from '../../../wire/mock.js';
 import type { IrqType } from '../types.js';
 
 /** One observable effect of the device: a reply, an interrupt, or a DMA request to the client. */

@@ -11,8 +11,8 @@ import { encodeDeviceResetRequest } from '../../../protocol/reset.js';
 import { encodeVersionRequest } from '../../../protocol/version.js';
 import type { ArgszOptional } from '../../../protocol/writer.js';
 import { encodeWriteMultiRequest, type WriteMultiEntry } from '../../../protocol/write-multi.js';
-import type { Frame } from '../../../streams/frame.js';
-import { commandFrame } from '../../../streams/mock.js';
+import type { Frame } from '../../../protocol/frame.js';
+import { commandFrame } from '../../../wire/mock.js';
 
 /** Sending options of one frame. */
 export interface FrameOptions {

@@ -1,15 +1,15 @@
 import { firstValueFrom, lastValueFrom, toArray, take, merge, forkJoin } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { endpoint } from '../../src/devices/endpoint.js';
+import { endpoint } from '../../src/wire/endpoint.js';
 import { native } from '../../src/native/index.js';
 import { Command } from '../../src/protocol/constants.js';
 import { Errno } from '../../src/protocol/errno.js';
 import { DisconnectedError, RemoteError, ReplyTimeoutError } from '../../src/protocol/errors.js';
-import { connection } from '../../src/streams/connection.js';
-import { commandFrame, mockConnection } from '../../src/streams/mock.js';
+import { connection } from '../../src/wire/connection.js';
+import { commandFrame, mockConnection } from '../../src/wire/mock.js';
 import { Subject } from 'rxjs';
-import type { Frame } from '../../src/streams/frame.js';
+import type { Frame } from '../../src/protocol/frame.js';
 import { fdsOpenedSince, openFds } from '../fixtures/fds.js';
 
 const closeFd = (fd: number) => native.close(fd);

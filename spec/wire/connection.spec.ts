@@ -5,10 +5,10 @@ import { native } from '../../src/native/index.js';
 import { Command, MessageType } from '../../src/protocol/constants.js';
 import { DisconnectedError, LimitError, ProtocolError } from '../../src/protocol/errors.js';
 import { encodeHeader } from '../../src/protocol/header.js';
-import { SEND_AT_ONCE_BYTES, connection } from '../../src/streams/connection.js';
+import { SEND_AT_ONCE_BYTES, connection } from '../../src/wire/connection.js';
 import type { Channel, ChannelHandlers } from '../../src/native/types.js';
-import type { Frame } from '../../src/streams/frame.js';
-import type { TraceEvent } from '../../src/streams/trace.js';
+import type { Frame } from '../../src/protocol/frame.js';
+import type { TraceEvent } from '../../src/wire/trace.js';
 import { fdsOpenedSince, openFds } from '../fixtures/fds.js';
 
 const closeFd = (fd: number) => native.close(fd);

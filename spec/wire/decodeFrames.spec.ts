@@ -1,10 +1,10 @@
 import { Subject, firstValueFrom, toArray, of, from, lastValueFrom } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeFrames } from '../../src/operators/decodeFrames.js';
+import { decodeFrames } from '../../src/wire/decodeFrames.js';
 import { encodeHeader } from '../../src/protocol/header.js';
 import { ProtocolError } from '../../src/protocol/errors.js';
-import type { Chunk, Frame } from '../../src/streams/frame.js';
+import type { Chunk, Frame } from '../../src/protocol/frame.js';
 
 const message = (id: number, payloadBytes: number, fill = id): Buffer => {
   const payload = Buffer.alloc(payloadBytes, fill);

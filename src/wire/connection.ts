@@ -2,10 +2,10 @@ import { Observable, Subject, share } from 'rxjs';
 import { HEADER_SIZE } from '../protocol/constants.js';
 import { writeHeaderFields } from '../protocol/header.js';
 import { ClosedError, DisconnectedError, LimitError } from '../protocol/errors.js';
-import { framer } from '../operators/decodeFrames.js';
-import { framePool } from '../operators/framePool.js';
+import { framer } from './decodeFrames.js';
+import { framePool } from './framePool.js';
 import type { Channel } from '../native/types.js';
-import { payloadLength, type Frame, type OutgoingMessage } from './frame.js';
+import { payloadLength, type Frame, type OutgoingMessage } from '../protocol/frame.js';
 import { traceOf, type TraceEvent } from './trace.js';
 
 /** Default bound on an incoming frame: 1 MiB of data plus headroom for the largest fixed part. */

@@ -1,7 +1,7 @@
 import { TestScheduler } from 'rxjs/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { deadlineScheduler } from '../../src/operators/deadlines.js';
+import { deadlineScheduler } from '../../src/wire/deadlines.js';
 
 const virtual = () => new TestScheduler((actual, expected) => assert.equal(actual, expected));
 

@@ -2,7 +2,7 @@ import { Observable, Subject, catchError, share, tap, throwError } from 'rxjs';
 import { HEADER_SIZE, HeaderFlags, MessageType } from '../protocol/constants.js';
 import { ClosedError, DisconnectedError } from '../protocol/errors.js';
 import type { Connection } from './connection.js';
-import { payloadLength, type Frame, type OutgoingMessage } from './frame.js';
+import { payloadLength, type Frame, type OutgoingMessage } from '../protocol/frame.js';
 import { traceOf, type TraceEvent } from './trace.js';
 
 /** The socket driver's twin: a Connection fed by a frame observable that records what is sent. */

@@ -1,7 +1,7 @@
 import { Observable, Subscription, asyncScheduler, type SchedulerLike, type Subscriber, type Unsubscribable } from 'rxjs';
 import { HeaderFlags, MessageType, commandName } from '../protocol/constants.js';
 import { DisconnectedError, MalformedMessageError, RemoteError, ReplyTimeoutError } from '../protocol/errors.js';
-import type { Frame, OutgoingMessage } from '../streams/frame.js';
+import type { Frame, OutgoingMessage } from '../protocol/frame.js';
 import { messageIds } from './messageIds.js';
 
 /** Options of one request. */

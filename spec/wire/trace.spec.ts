@@ -1,7 +1,7 @@
 // Trace timestamps: one monotonic clock for messages and for what is printed among them.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { traceNow, traceOf } from '../../src/streams/trace.js';
+import { traceNow, traceOf } from '../../src/wire/trace.js';
 import { formatInterrupt } from '../../src/cli/format/events.js';
 
 const header = { id: 1, command: 1, size: 16, flags: 0, error: 0 };

@@ -2,11 +2,11 @@ import { TestScheduler } from 'rxjs/testing';
 import { VirtualTimeScheduler, map, type Observable } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { correlator, createCorrelator } from '../../src/operators/correlate.js';
+import { correlator, createCorrelator } from '../../src/wire/correlate.js';
 import { Command } from '../../src/protocol/constants.js';
 import { DisconnectedError, MalformedMessageError, RemoteError, ReplyTimeoutError } from '../../src/protocol/errors.js';
-import type { Frame, OutgoingMessage } from '../../src/streams/frame.js';
-import { replyFrame } from '../../src/streams/mock.js';
+import type { Frame, OutgoingMessage } from '../../src/protocol/frame.js';
+import { replyFrame } from '../../src/wire/mock.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => assert.equal(actual, expected));
 const R = Command.REGION_READ;

@@ -3,11 +3,10 @@ import { HeaderFlags, MessageType } from '../protocol/constants.js';
 import { Errno } from '../protocol/errno.js';
 import { DisconnectedError } from '../protocol/errors.js';
 import { isNoReply } from '../protocol/header.js';
-import { createCorrelator, type CallOptions, type CorrelatorStats, type ReplyWaiter, type RequestOptions } from '../operators/correlate.js';
-import { isReplyFrame } from '../operators/routeFrames.js';
-import type { Connection } from '../streams/connection.js';
-import type { Frame } from '../streams/frame.js';
-import type { TraceEvent } from '../streams/trace.js';
+import { createCorrelator, type CallOptions, type CorrelatorStats, type ReplyWaiter, type RequestOptions } from './correlate.js';
+import type { Connection } from './connection.js';
+import { isReplyFrame, type Frame } from '../protocol/frame.js';
+import type { TraceEvent } from './trace.js';
 
 /** One side of a vfio-user conversation: requests out with their replies, the peer's commands in. */
 export interface Endpoint {

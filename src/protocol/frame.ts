@@ -1,4 +1,5 @@
-import type { Header } from '../protocol/header.js';
+import { HeaderFlags, MessageType } from './constants.js';
+import type { Header } from './header.js';
 
 /** Bytes from one read of the socket, with the fds that came with them (owned by the receiver). */
 export interface Chunk {
@@ -35,3 +36,9 @@ export interface OutgoingMessage {
 /** Total payload length of an outgoing message. */
 export const payloadLength = (payload: OutgoingMessage['payload']): number =>
   payload === undefined ? 0 : Buffer.isBuffer(payload) ? payload.length : payload.reduce((n, b) => n + b.length, 0);
+
+// Plain bit tests, not pattern matching: these run on every frame of the socket's hot path.
+/** Whether a frame is a reply (type bits 1). */
+export const isReplyFrame = (f: Frame): boolean => (f.header.flags & HeaderFlags.TYPE_MASK) === MessageType.REPLY;
+/** Whether a frame is a command (type bits 0). */
+export const isCommandFrame = (f: Frame): boolean => (f.header.flags & HeaderFlags.TYPE_MASK) === MessageType.COMMAND;

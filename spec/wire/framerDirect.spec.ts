@@ -1,10 +1,10 @@
 /** The framer's direct reads: the rest of a large message is read by the socket into the message's own buffer. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { framer } from '../../src/operators/decodeFrames.js';
-import { framePool } from '../../src/operators/framePool.js';
+import { framer } from '../../src/wire/decodeFrames.js';
+import { framePool } from '../../src/wire/framePool.js';
 import { encodeHeader } from '../../src/protocol/header.js';
-import type { Frame } from '../../src/streams/frame.js';
+import type { Frame } from '../../src/protocol/frame.js';
 
 const message = (id: number, payloadBytes: number): Buffer => {
   const payload = Buffer.alloc(payloadBytes);

@@ -2,7 +2,7 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import { HEADER_SIZE, commandName } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { decodeHeader, type Header } from '../protocol/header.js';
-import type { Chunk, Frame } from '../streams/frame.js';
+import type { Chunk, Frame } from '../protocol/frame.js';
 import type { FramePool } from './framePool.js';
 
 /** Options of decodeFrames. */
