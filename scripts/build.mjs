@@ -44,7 +44,6 @@ const rxjsEsm = {
 const bundleCli = async () => {
   const esbuild = await import('esbuild');
   const outdir = path.join(root, 'dist', 'cli');
-  rmSync(outdir, { recursive: true, force: true });
   await esbuild.build({
     absWorkingDir: root,
     entryPoints: ['src/cli/main.ts'],
@@ -67,6 +66,8 @@ const bundleCli = async () => {
   });
 };
 
+// A file moved or removed in src/ must not live on in dist/ (and in the package) from an earlier build.
+rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 step('tsc (library and declarations)', tsc);
 const started = process.hrtime.bigint();
 await bundleCli();
