@@ -1,13 +1,14 @@
 /// <reference types="node" preserve="true" />
 /**
  * vfio-user-rx: the public API. Each layer is a namespace (`client`, `server`, `samples`, `pci`,
- * `protocol`); the names most programs start from are also exported at the top.
+ * `protocol`, `wire`); the names most programs start from are also exported at the top.
  */
 export * as client from './devices/client/index.js';
 export * as server from './devices/server/index.js';
 export * as samples from './devices/samples/index.js';
 export * as pci from './devices/pci/index.js';
 export * as protocol from './protocol/index.js';
+export * as wire from './wire/index.js';
 
 export { openDevice, realize$, guestMemory, type Device, type ClientDevice, type ClientOptions } from './devices/client/index.js';
 export {
@@ -30,4 +31,4 @@ export {
   type AccessResult,
 } from './devices/server/index.js';
 export * from './protocol/errors.js';
-export { formatTrace, type TraceEvent } from './streams/trace.js';
+export { formatTrace, type TraceEvent } from './wire/trace.js';

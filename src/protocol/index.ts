@@ -23,3 +23,4 @@ export * from './feature-migration.js';
 export * from './dma-logging.js';
 export * from './dirty-bitmap.js';
 export * from './migration-data.js';
+export { isCommandFrame, isReplyFrame, payloadLength, type Chunk, type Frame, type OutgoingMessage } from './frame.js';
