@@ -3,7 +3,7 @@ import { PciRegion, RegionFlags } from '../../protocol/constants.js';
 import type { SparseMmapArea } from '../../protocol/region-caps.js';
 import { PciDescriptionError, msixInfo, type ConfigSpace } from '../pci/index.js';
 import type { DeviceRegionDefinition, PciDeviceOptions, RamOptions } from './definition.js';
-import type { RegionEntry, RegionOverlay } from './device.js';
+import type { RegionEntry, RegionOverlay } from './region-entry.js';
 import type { RegionHandler } from './types.js';
 
 const PAGE = 4096;

@@ -1,7 +1,7 @@
 /** Accesses to the MSI-X table and PBA, which the server emulates inside their BAR. */
 import type { Observable } from 'rxjs';
 import { Errno } from '../../protocol/errno.js';
-import type { RegionOverlay } from './device.js';
+import type { RegionOverlay } from './region-entry.js';
 import { fail } from './errors.js';
 import { reconcile } from './gates.js';
 import { readMsixTable, readPba, writeMsixTable } from './msix-table.js';
