@@ -49,7 +49,7 @@ test('a transaction\'s maps are sent together at commit, and the commit waits fo
     const { c, sent$ } = setup(frames$, changes$, ts);
     expectObservable(sent$).toBe('-------(xy)-----', { x: 'DMA_MAP#0', y: 'DMA_MAP#1' });
     expectObservable(c.commits$.pipe(map((k) => `${k.seq}:${k.ops.length}:${k.errors.length}`))).toBe('------------k--', { k: '1:2:0' });
-    expectObservable(c.table$.pipe(map((t) => t.map((m) => m.sectionId).join(',')))).toBe('t------u-------', { t: '', u: '1,2' });
+    expectObservable(c.table$.pipe(map((t) => t.valuesArray().map((m) => m.sectionId).join(',')))).toBe('t------u-------', { t: '', u: '1,2' });
   });
 });
 

@@ -1,7 +1,7 @@
 import { firstValueFrom, lastValueFrom } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { answerDma, guestMemory, realizeOn$, type DmaAnswer, type MappingTable } from '../../../src/devices/client/index.js';
+import { answerDma, guestMemory, mappingTableOf, realizeOn$, type DmaAnswer, type MappingTable } from '../../../src/devices/client/index.js';
 import { native } from '../../../src/native/index.js';
 import * as p from '../../../src/protocol/index.js';
 import { commandFrame as mockCommand, joinPayload } from '../../../src/wire/mock.js';
@@ -14,11 +14,11 @@ const MAX = 0x100;
 const rw = Buffer.alloc(0x1000, 0x11);
 const ro = Buffer.alloc(0x1000, 0x22);
 const wo = Buffer.alloc(0x1000, 0x33);
-const table: MappingTable = [
+const table: MappingTable = mappingTableOf([
   { sectionId: 1, iova: 0x1000, size: 0x1000, flags: DmaMapFlags.READ | DmaMapFlags.WRITE, buffer: rw },
   { sectionId: 2, iova: 0x2000, size: 0x1000, flags: DmaMapFlags.READ, buffer: ro },
   { sectionId: 3, iova: 0x8000, size: 0x1000, flags: DmaMapFlags.WRITE, buffer: wo },
-];
+]);
 const read = (address: number, count: number, fds: number[] = []) =>
   answerDma(commandFrame(1, Command.DMA_READ, p.encodeDmaReadRequest({ address, count }), fds), table, MAX);
 const write = (address: number, data: Buffer) =>
@@ -86,7 +86,7 @@ test('a malformed DMA request gets its own errno (EINVAL)', () => {
 
 test('a large DMA_READ is answered with a view of guest memory, not a copy; a small one with a copy', () => {
   const big = Buffer.alloc(0x20000, 0x44);
-  const bigTable: MappingTable = [{ sectionId: 4, iova: 0x100000, size: big.length, flags: DmaMapFlags.READ, buffer: big }];
+  const bigTable: MappingTable = mappingTableOf([{ sectionId: 4, iova: 0x100000, size: big.length, flags: DmaMapFlags.READ, buffer: big }]);
   const ask = (count: number) =>
     answerDma(commandFrame(1, Command.DMA_READ, p.encodeDmaReadRequest({ address: 0x100000, count })), bigTable, 1 << 20);
   const large = ask(0x10000);

@@ -5,7 +5,7 @@ import { endpoint, type Endpoint } from '../../wire/endpoint.js';
 import type { Wire } from './call.js';
 import { container as createContainer, type Container } from './container.js';
 import { serveDma } from './dmaService.js';
-import type { MappingTable } from './mappingTable.js';
+import { emptyMappingTable, type MappingTable } from './mappingTable.js';
 import type { Negotiated } from './negotiate.js';
 import type { DmaMode, ResolvedOptions } from './options.js';
 
@@ -46,7 +46,7 @@ export const attachDma = (wire: Wire, neg: Negotiated, o: ResolvedOptions, scope
   const limits = { maxDmaMaps: neg.caps.max_dma_maps, pgsizes: neg.caps.pgsizes };
   const dma: Container | undefined = o.memory ? createContainer(wire, o.memory.changes$, { limits, mode: dmaMode }) : undefined;
   if (dma) scope.add(() => dma.stop());
-  const table$: Observable<MappingTable> = dma?.table$ ?? of([]);
+  const table$: Observable<MappingTable> = dma?.table$ ?? of(emptyMappingTable);
   const endpoints = twin ? [wire.endpoint, twin] : [wire.endpoint];
   scope.add(serveDma(endpoints, table$, { maxDataXferSize: o.maxDataXferSize, closeFd: wire.closeFd }));
   return { twin, dmaMode, container: dma };

@@ -26,7 +26,7 @@ import {
 } from '../../protocol/dma.js';
 import type { MemoryChange } from '../../streams/memory.js';
 import { call$, type Wire } from './call.js';
-import { applyBatch, mapFlags, type MappingTable } from './mappingTable.js';
+import { applyBatch, emptyMappingTable, mapFlags, type MappingTable } from './mappingTable.js';
 import type { DmaMode } from './options.js';
 
 /** The outcome of one memory transaction: its operations and every error among them. */
@@ -97,12 +97,12 @@ const started = (o: Observable<DmaCommit>): Observable<DmaCommit> => {
  * them in order) and reports every error; commits come out in transaction order.
  */
 export const container = (wire: Wire, changes$: Observable<MemoryChange>, options: ContainerOptions): Container => {
-  const table$ = new BehaviorSubject<MappingTable>([]);
+  const table$ = new BehaviorSubject<MappingTable>(emptyMappingTable);
   const latest$ = new BehaviorSubject(0);
   const commits$ = new ReplaySubject<DmaCommit>(1);
   const batches$ = connectable(changes$.pipe(dmaTransactions(options.limits)));
   const subscription = new Subscription();
-  subscription.add(batches$.pipe(scan(applyBatch, [] as MappingTable)).subscribe((t) => table$.next(t)));
+  subscription.add(batches$.pipe(scan(applyBatch, emptyMappingTable)).subscribe((t) => table$.next(t)));
   subscription.add(batches$.subscribe((b) => latest$.next(b.seq)));
   subscription.add(
     batches$.pipe(map((b) => started(execute$(wire, b, options.mode))), concatMap((c) => c)).subscribe((c) => commits$.next(c)),
@@ -123,9 +123,9 @@ export const container = (wire: Wire, changes$: Observable<MemoryChange>, option
   const close$ = () =>
     defer(() => {
       subscription.unsubscribe();
-      if (table$.value.length === 0) return EMPTY;
+      if (table$.value.size === 0) return EMPTY;
       const request = { flags: DmaUnmapFlags.ALL, address: 0, size: 0, argsz: 24 };
-      table$.next([]);
+      table$.next(emptyMappingTable);
       return call$(wire, Command.DMA_UNMAP, encodeDmaUnmapRequest(request), (p) => decodeDmaUnmapReply(p, request));
     }).pipe(ignoreElements());
 

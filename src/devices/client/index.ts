@@ -14,7 +14,7 @@ export type { MappedArea } from './mmapRegions.js';
 export type { InterruptSignal } from './interrupts.js';
 export { irqIndex, irqTypeOf, type IrqType } from './irqState.js';
 export type { DmaCommit } from './container.js';
-export type { DmaMapping, MappingTable } from './mappingTable.js';
+export { emptyMappingTable, mappingTableOf, type DmaMapping, type MappingTable } from './mappingTable.js';
 export { answerDma, type DmaAnswer } from './dmaService.js';
 export {
   DEFAULT_MAX_REQUEST_BODY,

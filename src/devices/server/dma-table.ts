@@ -1,10 +1,9 @@
 /**
- * The DMA mapping table as pure functions over a persistent ordered map (a B+ tree keyed by iova,
- * each version frozen; a change copies only the path it touches, O(log n)): the server folds
- * DMA_MAP and DMA_UNMAP into it (the mmap and munmap around it are the caller's effects). A sorted
- * array copied on every insert made 65,535 maps take minutes while the server served nothing else.
+ * The DMA mapping table as pure functions over persistent address ranges (../ranges.ts, O(log n)
+ * per change): the server folds DMA_MAP and DMA_UNMAP into it (the mmap and munmap around it are
+ * the caller's effects).
  */
-import BTreeModule from 'sorted-btree';
+import { emptyRanges, exactRange, overlapsAny, rangeHolding, rangeList, withRange, withoutRange, type Ranges } from '../ranges.js';
 import { DmaMapFlags } from '../../protocol/constants.js';
 import { Errno } from '../../protocol/errno.js';
 import type { DmaMapRequest } from '../../protocol/dma.js';
@@ -24,19 +23,14 @@ export interface DmaMapping {
   readonly memory: GuestWindows | undefined;
 }
 
-// sorted-btree is CommonJS with `exports.default`: Node hands an ES module the whole exports object.
-const BTree = BTreeModule.default;
-
-/** Mappings by iova, never overlapping; a value (every version is frozen). */
-export type DmaTable = Pick<InstanceType<typeof BTree<number, DmaMapping>>, 'size' | 'get' | 'getPairOrNextLower' | 'nextHigherPair' | 'valuesArray' | 'with' | 'without'>;
-
-const frozen = <T extends { freeze(): void }>(tree: T): T => (tree.freeze(), tree);
+/** Mappings by iova, never overlapping; a value. */
+export type DmaTable = Ranges<DmaMapping>;
 
 /** The table with no mapping. */
-export const emptyDmaTable: DmaTable = frozen(new BTree<number, DmaMapping>());
+export const emptyDmaTable: DmaTable = emptyRanges<DmaMapping>();
 
 /** The mappings in iova order. */
-export const mappingsOf = (table: DmaTable): readonly DmaMapping[] => table.valuesArray();
+export const mappingsOf = (table: DmaTable): readonly DmaMapping[] => rangeList(table);
 
 /** What DMA_MAP is checked against. */
 export interface DmaLimits {
@@ -46,25 +40,6 @@ export interface DmaLimits {
 }
 
 const PERMS = DmaMapFlags.READ | DmaMapFlags.WRITE;
-
-/** The mapping that starts exactly at `iova` with exactly `size` bytes. */
-const exact = (table: DmaTable, iova: number, size: number): DmaMapping | undefined => {
-  const mapping = table.get(iova);
-  return mapping && mapping.size === size ? mapping : undefined;
-};
-
-/** The mapping holding byte `at`, if any: mappings never overlap, so only the last one starting at or before it can. */
-const holding = (table: DmaTable, at: number): DmaMapping | undefined => {
-  const m = table.getPairOrNextLower(at)?.[1];
-  return m && at < m.iova + m.size ? m : undefined;
-};
-
-/** Whether any mapping overlaps [iova, iova+size): one starting at or before `iova` reaching it, or one starting inside. */
-const overlapsAny = (table: DmaTable, iova: number, size: number): boolean => {
-  const before = table.getPairOrNextLower(iova)?.[1];
-  const after = table.nextHigherPair(iova)?.[1];
-  return (before !== undefined && before.iova + before.size > iova) || (after !== undefined && after.iova < iova + size);
-};
 
 /**
  * Checks a DMA_MAP request against the table and limits. Returns 'identical' when it repeats an
@@ -82,7 +57,7 @@ export const checkMap = (table: DmaTable, req: DmaMapRequest, hasFd: boolean, li
   }
   if (!Number.isSafeInteger(iova + size)) fail(Errno.EINVAL, 'DMA_MAP range wraps');
   if (!hasFd && req.offset !== 0) fail(Errno.EINVAL, 'DMA_MAP offset without an fd');
-  const same = exact(table, iova, size);
+  const same = exactRange(table, iova, size);
   if (same && same.flags === (req.flags & PERMS) && same.offset === req.offset && (same.memory !== undefined) === hasFd) {
     return 'identical';
   }
@@ -92,13 +67,13 @@ export const checkMap = (table: DmaTable, req: DmaMapRequest, hasFd: boolean, li
 };
 
 /** The table with `m` added (a new version: the table stays a value). */
-export const addMapping = (table: DmaTable, m: DmaMapping): DmaTable => frozen(table.with(m.iova, m, true));
+export const addMapping = (table: DmaTable, m: DmaMapping): DmaTable => withRange(table, m);
 
 /** The mapping for exactly [iova, iova+size) and the table without it; ENOENT when there is none. */
 export const takeMapping = (table: DmaTable, iova: number, size: number): { table: DmaTable; removed: DmaMapping } => {
-  const found = exact(table, iova, size);
+  const found = exactRange(table, iova, size);
   if (!found) return fail(Errno.ENOENT, `DMA_UNMAP 0x${iova.toString(16)}+0x${size.toString(16)} matches no mapping`);
-  return { table: frozen(table.without(iova)), removed: found };
+  return { table: withoutRange(table, iova), removed: found };
 };
 
 /** A piece of a guest access that falls in one mapping. */
@@ -118,7 +93,7 @@ export const resolveRange = (table: DmaTable, iova: number, length: number, acce
   let at = iova;
   const end = iova + length;
   while (at < end) {
-    const m = holding(table, at);
+    const m = rangeHolding(table, at);
     if (!m) throw new DmaError(Errno.EFAULT, iova, length, `0x${at.toString(16)} is not mapped`);
     if ((m.flags & need) === 0) throw new DmaError(Errno.EPERM, iova, length, `mapping at 0x${m.iova.toString(16)} is not ${access}able`);
     const take = Math.min(end, m.iova + m.size) - at;
