@@ -8,7 +8,7 @@ import { DmaMapFlags } from '../../protocol/constants.js';
 import { Errno } from '../../protocol/errno.js';
 import type { DmaMapRequest } from '../../protocol/dma.js';
 import { DmaError, fail } from './errors.js';
-import type { GuestWindows } from './windows.js';
+import { unmapWindows, type GuestWindows } from './windows.js';
 import type { DmaRange } from './types.js';
 
 /** One mapping: the client's range, its permissions, and our mmap of its fd if it sent one. */
@@ -112,3 +112,11 @@ export const dmaRanges = (table: DmaTable): readonly DmaRange[] =>
     writable: (m.flags & DmaMapFlags.WRITE) !== 0,
     mapped: m.memory !== undefined,
   }));
+
+/** Unmaps what our mapping of a client's range holds (nothing when it came without an fd): the table's one effect. */
+export const releaseMapping = (m: DmaMapping): void => {
+  if (m.memory) unmapWindows(m.memory);
+};
+
+/** Unmaps every mapping of a table (on DMA_UNMAP ALL, disconnect and reset). */
+export const releaseMappings = (mappings: DmaTable): void => mappingsOf(mappings).forEach(releaseMapping);

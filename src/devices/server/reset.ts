@@ -1,7 +1,7 @@
 /** Device reset (DEVICE_RESET, FLR) and client detach, with the device's reset hook. */
 import { Observable, defer, isObservable, last, map, of } from 'rxjs';
 import { resetConfig } from '../pci/index.js';
-import { releaseMappings } from './commands/dma.js';
+import { releaseMappings } from './dma-table.js';
 import { irqFds } from './irq-table.js';
 import { emptyMsixTable } from './msix-table.js';
 import type { Runtime } from './runtime.js';

@@ -23,7 +23,7 @@ import {
 import { foldInOrder } from '../../operators/foldInOrder.js';
 import type { Connection } from '../../wire/connection.js';
 import type { Frame } from '../../protocol/frame.js';
-import { releaseMappings } from './commands/dma.js';
+import { releaseMappings } from './dma-table.js';
 import type { PciDevice } from './device.js';
 import type { ServerIo } from './io.js';
 import { irqFds } from './irq-table.js';

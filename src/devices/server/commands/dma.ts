@@ -2,10 +2,10 @@
 import { DmaMapFlags, DmaUnmapFlags } from '../../../protocol/constants.js';
 import { decodeDmaMapRequest, decodeDmaUnmapRequest, encodeDmaUnmapReply, type DmaMapRequest } from '../../../protocol/dma.js';
 import { Errno } from '../../../protocol/errno.js';
-import { addMapping, checkMap, emptyDmaTable, mappingsOf, takeMapping, type DmaMapping, type DmaTable } from '../dma-table.js';
+import { addMapping, checkMap, emptyDmaTable, releaseMapping, releaseMappings, takeMapping, type DmaMapping } from '../dma-table.js';
 import { fail } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import { mapWindows, unmapWindows, type GuestWindows } from '../windows.js';
+import { mapWindows, type GuestWindows } from '../windows.js';
 import { withSession, type CommandHandler } from './types.js';
 
 /** The smallest page size of a pgsizes mask. */
@@ -37,9 +37,6 @@ export const dmaMap: CommandHandler = (rt, state, frame) => {
   return { state: withSession(state, { mappings: addMapping(state.session.mappings, mapping) }) };
 };
 
-const release = (m: DmaMapping): void => {
-  if (m.memory) unmapWindows(m.memory);
-};
 
 /**
  * DMA_UNMAP: the range must match a mapping exactly (ENOENT otherwise), or flags ALL removes
@@ -55,9 +52,7 @@ export const dmaUnmap: CommandHandler = (_rt, state, frame) => {
     return { state: withSession(state, { mappings: emptyDmaTable }), payload };
   }
   const { table, removed } = takeMapping(state.session.mappings, req.address, req.size);
-  release(removed);
+  releaseMapping(removed);
   return { state: withSession(state, { mappings: table }), payload };
 };
 
-/** Unmaps every mapping of a table (on disconnect). */
-export const releaseMappings = (mappings: DmaTable): void => mappingsOf(mappings).forEach(release);
