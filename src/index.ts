@@ -1,7 +1,7 @@
 /// <reference types="node" preserve="true" />
 /**
  * vfio-user-rx: the public API. Each layer is a namespace (`client`, `server`, `samples`, `pci`,
- * `protocol`, `wire`); the names most programs start from are also exported at the top.
+ * `protocol`, `wire`, `operators`); the names most programs start from are also exported at the top.
  */
 export * as client from './devices/client/index.js';
 export * as server from './devices/server/index.js';
@@ -9,6 +9,7 @@ export * as samples from './devices/samples/index.js';
 export * as pci from './devices/pci/index.js';
 export * as protocol from './protocol/index.js';
 export * as wire from './wire/index.js';
+export * as operators from './operators/index.js';
 
 export { openDevice, realize$, guestMemory, type Device, type ClientDevice, type ClientOptions } from './devices/client/index.js';
 export {

@@ -1,0 +1,33 @@
+// The operators as the package exports them, composed as a user watching traffic would.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { map } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { operators, protocol, wire } from '../../src/index.js';
+
+const { Command } = protocol;
+
+test('commands() then decodeCommands(): the peer\'s commands, typed, replies left out; subscribed once, for the stream\'s life', () => {
+  const scheduler = new TestScheduler((actual, expected) => assert.equal(actual, expected));
+  scheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
+    const read = wire.commandFrame(1, Command.REGION_READ, protocol.encodeRegionReadRequest({ offset: 0x10, region: 2, count: 4 }));
+    const reply = wire.replyFrame(7, Command.DEVICE_RESET);
+    const bad = wire.commandFrame(2, Command.REGION_READ, Buffer.alloc(3));
+    const frames$ = hot<protocol.Frame>('-r-x-b-|', { r: read, x: reply, b: bad });
+    const decoded$ = frames$.pipe(
+      operators.commands(),
+      operators.decodeCommands(),
+      map((m) => (m.kind === 'command' ? `${m.name}@${(m.body as protocol.RegionAccess).offset}` : m.kind)),
+    );
+    expectObservable(decoded$).toBe('-r---b-|', { r: 'REGION_READ@16', b: 'malformed' });
+    expectSubscriptions(frames$.subscriptions).toBe('^------!');
+  });
+});
+
+test('the exported operators', () => {
+  for (const name of ['replies', 'commands', 'ofCommand', 'decodeCommands', 'chunkTransfers', 'dmaTransactions', 'foldInOrder', 'writeMulti']) {
+    assert.type((operators as Record<string, unknown>)[name], 'function', name);
+  }
+});
+
+test.run();
