@@ -8,6 +8,7 @@ import { environment, environmentLine } from './lib/env.js';
 import { writeResults } from './lib/results.js';
 import type { BenchContext, Benchmark } from './lib/types.js';
 import { cli } from './cli.js';
+import { devices } from './devices.js';
 import { dma } from './dma.js';
 import { maps } from './maps.js';
 import { memory } from './memory.js';
@@ -15,7 +16,7 @@ import { region } from './region.js';
 import { transport } from './transport.js';
 
 /** Every benchmark; adding one is its import above and its name here. */
-const registry: readonly Benchmark[] = [transport, region, dma, maps, memory, cli];
+const registry: readonly Benchmark[] = [transport, region, dma, maps, memory, cli, devices];
 
 const main = async () => {
   const { names, options } = benchArgs();
