@@ -68,7 +68,7 @@ const tick = () => new Promise((r) => setImmediate(r));
 
 /** The hostile server on one end of a socketpair: answers as the fake device would, spoiled as planned. */
 const hostileServer = (channel: Channel, plan: ServerPlan) => {
-  const bar = native.memfd('fuzz-bar', 0x2000);
+  const bar = native.memfd('fuzz-bar', 0x2000, { sealed: false });
   const regions = defaultRegions();
   if (plan.mappableBar) {
     regions[0] = { info: { index: 0, size: 0x2000, flags: RegionFlags.READ | RegionFlags.WRITE | RegionFlags.MMAP, offset: 0 }, fd: () => native.dup(bar) };

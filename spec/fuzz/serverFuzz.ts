@@ -80,7 +80,7 @@ const rawClient = (path: string) => {
 
 const makeFd = (kind: FdKind, kept: number[]): number => {
   if (kind === 'eventfd') return native.eventfd(0);
-  const fd = native.memfd('fuzz', kind === 'memfd' ? 0x4000 : 0x1000);
+  const fd = native.memfd('fuzz', kind === 'memfd' ? 0x4000 : 0x1000, { sealed: false });
   kept.push(native.dup(fd));
   return fd;
 };

@@ -94,7 +94,7 @@ test('a mapping longer than the largest Node buffer throws and leaves nothing ma
 });
 
 test('dup shares the file; close ignores EBADF', () => {
-  const fd = native.memfd('dup', 0);
+  const fd = native.memfd('dup', 0, { sealed: false }); // grows when written through its copy
   const copy = native.dup(fd);
   assert.is.not(copy, fd);
   writeSync(copy, 'shared', 0);
@@ -104,8 +104,23 @@ test('dup shares the file; close ignores EBADF', () => {
   native.close(copy);
 });
 
+test('our memfds are sealed: a peer holding the fd can neither shrink nor grow them, nor seal them further', () => {
+  const fd = native.memfd('sealed', 0x2000);
+  assert.throws(() => ftruncateSync(fd, 0x1000), /EPERM|not permitted/);
+  assert.throws(() => ftruncateSync(fd, 0x4000), /EPERM|not permitted/);
+  assert.is(native.fileSize(fd), 0x2000);
+  const ab = native.mmap(fd, 0, 0x2000, 'rw');
+  Buffer.from(ab).fill(1);
+  native.munmap(ab);
+  native.close(fd);
+  const open = native.memfd('unsealed', 0x2000, { sealed: false });
+  ftruncateSync(open, 0x1000);
+  assert.is(native.fileSize(open), 0x1000);
+  native.close(open);
+});
+
 test('a file shrunk under a mapping: the access past the end reads zeros and counts one fault, the process lives on', () => {
-  const fd = native.memfd('shrinks', 0x3000);
+  const fd = native.memfd('shrinks', 0x3000, { sealed: false });
   const ab = native.mmap(fd, 0, 0x3000, 'rw');
   const view = Buffer.from(ab);
   view.fill(7);

@@ -55,7 +55,7 @@ export interface Addon {
   eventfd(initval: number): number;
   eventfdWrite(fd: number, value: bigint): void;
   eventfdRead(fd: number): bigint;
-  memfd(name: string, size: number): number;
+  memfd(name: string, size: number, sealed: boolean): number;
   fileSize(fd: number): number;
   mmap(fd: number, offset: number | bigint, length: number, prot: string): ArrayBuffer;
   munmap(buffer: ArrayBuffer): void;

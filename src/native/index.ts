@@ -70,7 +70,7 @@ export const native: Native = {
   eventfdWrite: (fd, value = 1n) => call(() => addon.eventfdWrite(fd, value)),
   eventfdRead: (fd) => call(() => addon.eventfdRead(fd)),
   watchReadable,
-  memfd: (name, size) => call(() => addon.memfd(name, size)),
+  memfd: (name, size, options) => call(() => addon.memfd(name, size, options?.sealed ?? true)),
   fileSize: (fd) => call(() => addon.fileSize(fd)),
   mmap,
   munmap: (buffer) => call(() => addon.munmap(buffer)),

@@ -105,8 +105,12 @@ export interface Native {
   eventfdRead(fd: number): bigint;
   /** Calls `onReadable` each time `fd` becomes readable (uv_poll); the callback must drain it. */
   watchReadable(fd: number, onReadable: () => void): FdWatcher;
-  /** memfd_create(name, MFD_CLOEXEC) + ftruncate(size). */
-  memfd(name: string, size: number): number;
+  /**
+   * memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING) + ftruncate(size), then sealed against
+   * shrinking, growing and further seals (a peer we hand it to cannot cut it under our mapping);
+   * `sealed: false` leaves it open to all of that (tests use it to play a hostile peer).
+   */
+  memfd(name: string, size: number, options?: { readonly sealed?: boolean }): number;
   /** Size of the file behind an fd (fstat st_size). */
   fileSize(fd: number): number;
   /**

@@ -124,12 +124,20 @@ Napi::Value MemFd(const Napi::CallbackInfo& info) {
   if (!info[0].IsString()) throw Napi::TypeError::New(env, "name must be a string");
   std::string name = info[0].As<Napi::String>().Utf8Value();
   uint64_t size = ToU64(info[1], "size");
-  int fd = memfd_create(name.c_str(), MFD_CLOEXEC);
+  bool seal = info.Length() < 3 || !info[2].IsBoolean() || info[2].As<Napi::Boolean>().Value();
+  int fd = memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) ThrowErrno(env, "memfd_create", errno);
   if (ftruncate(fd, static_cast<off_t>(size)) < 0) {
     int err = errno;
     close(fd);
     ThrowErrno(env, "ftruncate", err);
+  }
+  // The fd goes to a peer, which could shrink the file under our own mapping of it (SIGBUS on our
+  // next access) or seal it against our writes: its size is fixed, and no seal can be added later.
+  if (seal && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, "fcntl(F_ADD_SEALS)", err);
   }
   return Napi::Number::New(env, fd);
 }
