@@ -1,8 +1,8 @@
-// Bounded fuzzing of the client against hostile scripted servers (see clientFuzz.ts).
+// Bounded fuzzing of the client against hostile scripted servers (see client-fuzz.ts).
 // `npm run fuzz` runs longer; FUZZ_SEED replays a seed here.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fuzzClient } from './clientFuzz.js';
+import { fuzzClient } from './client-fuzz.js';
 
 const seed = Number(process.env['FUZZ_SEED'] ?? 20261206);
 const CASES = 800;

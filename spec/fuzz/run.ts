@@ -6,8 +6,8 @@
  */
 import { parseArgs } from 'node:util';
 import { sampleNames } from '../../src/devices/samples/index.js';
-import { fuzzClient, outcomes } from './clientFuzz.js';
-import { fuzzServer } from './serverFuzz.js';
+import { fuzzClient, outcomes } from './client-fuzz.js';
+import { fuzzServer } from './server-fuzz.js';
 
 const { values } = parseArgs({
   options: {

@@ -1,9 +1,9 @@
 // Bounded fuzzing of the server, every sample device: hostile clients over a real socket (see
-// serverFuzz.ts). `npm run fuzz` runs longer; FUZZ_SEED replays a seed here.
+// server-fuzz.ts). `npm run fuzz` runs longer; FUZZ_SEED replays a seed here.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sampleNames } from '../../src/devices/samples/index.js';
-import { fuzzServer } from './serverFuzz.js';
+import { fuzzServer } from './server-fuzz.js';
 
 const seed = Number(process.env['FUZZ_SEED'] ?? 20261206);
 const CASES = 500;

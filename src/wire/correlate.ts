@@ -2,7 +2,7 @@ import { Observable, Subscription, asyncScheduler, type SchedulerLike, type Subs
 import { HeaderFlags, MessageType, commandName } from '../protocol/constants.js';
 import { DisconnectedError, MalformedMessageError, RemoteError, ReplyTimeoutError } from '../protocol/errors.js';
 import type { Frame, OutgoingMessage } from '../protocol/frame.js';
-import { messageIds } from './messageIds.js';
+import { messageIds } from './message-ids.js';
 
 /** Options of one request. */
 export interface RequestOptions {

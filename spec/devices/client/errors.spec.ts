@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { realizeOn$, type ClientOptions } from '../../../src/devices/client/index.js';
 import * as p from '../../../src/protocol/index.js';
 import type { Frame } from '../../../src/protocol/frame.js';
-import type { FakeSpec } from './fixtures/fakeDevice.js';
+import type { FakeSpec } from './fixtures/fake-device.js';
 import { mockPeer } from './fixtures/peers.js';
 
 const { Command, DeviceFlags } = p;

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { realizeOn$, type ClientOptions, type InterruptSignal } from '../../../src/devices/client/index.js';
 import { native } from '../../../src/native/index.js';
 import * as p from '../../../src/protocol/index.js';
-import type { FakeSpec } from './fixtures/fakeDevice.js';
+import type { FakeSpec } from './fixtures/fake-device.js';
 import { mockPeer } from './fixtures/peers.js';
 
 const { Command, IrqSetFlags: F } = p;

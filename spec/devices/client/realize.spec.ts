@@ -5,7 +5,7 @@ import { MAX_REGION_INFO_ARGSZ, realizeOn$ } from '../../../src/devices/client/i
 import { native } from '../../../src/native/index.js';
 import * as p from '../../../src/protocol/index.js';
 import type { Frame } from '../../../src/protocol/frame.js';
-import { defaultRegions, memfdRegion, type Answer } from './fixtures/fakeDevice.js';
+import { defaultRegions, memfdRegion, type Answer } from './fixtures/fake-device.js';
 import { mockPeer } from './fixtures/peers.js';
 import { fdsOpenedSince, openFds } from '../../fixtures/fds.js';
 

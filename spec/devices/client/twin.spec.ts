@@ -7,7 +7,7 @@ import * as p from '../../../src/protocol/index.js';
 import { connection } from '../../../src/wire/connection.js';
 import type { Frame } from '../../../src/protocol/frame.js';
 import { commandFrame, joinPayload } from '../../../src/wire/mock.js';
-import type { Answer } from './fixtures/fakeDevice.js';
+import type { Answer } from './fixtures/fake-device.js';
 import { mockPeer } from './fixtures/peers.js';
 
 const { Command, MessageType } = p;

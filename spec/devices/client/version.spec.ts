@@ -5,7 +5,7 @@ import { realizeOn$ } from '../../../src/devices/client/index.js';
 import { native } from '../../../src/native/index.js';
 import * as p from '../../../src/protocol/index.js';
 import type { Frame } from '../../../src/protocol/frame.js';
-import type { Answer } from './fixtures/fakeDevice.js';
+import type { Answer } from './fixtures/fake-device.js';
 import { mockPeer } from './fixtures/peers.js';
 
 const { Command } = p;

@@ -1,5 +1,5 @@
 import type { SchedulerLike } from 'rxjs';
-import { writeHolder } from '../../operators/writeMulti.js';
+import { writeHolder } from '../../operators/write-multi.js';
 import { ClosedError } from '../../protocol/errors.js';
 import type { Connection } from '../../wire/connection.js';
 

@@ -16,7 +16,7 @@ import {
   take,
   type Observable,
 } from 'rxjs';
-import { dmaTransactions, type DmaBatch, type DmaLimits, type DmaOp } from '../../operators/dmaTransactions.js';
+import { dmaTransactions, type DmaBatch, type DmaLimits, type DmaOp } from '../../operators/dma-transactions.js';
 import { Command, DmaUnmapFlags } from '../../protocol/constants.js';
 import {
   decodeDmaMapReply,
@@ -26,7 +26,7 @@ import {
 } from '../../protocol/dma.js';
 import type { MemoryChange } from '../../streams/memory.js';
 import { call$, type Wire } from './call.js';
-import { applyBatch, emptyMappingTable, mapFlags, type MappingTable } from './mappingTable.js';
+import { applyBatch, emptyMappingTable, mapFlags, type MappingTable } from './mapping-table.js';
 import type { DmaMode } from './options.js';
 
 /** The outcome of one memory transaction: its operations and every error among them. */

@@ -23,9 +23,9 @@ import type { ParsedConfig } from '../pci/parse.js';
 import { call$, type Wire } from './call.js';
 import type { Container, DmaCommit } from './container.js';
 import type { InterruptSignal, Interrupts } from './interrupts.js';
-import type { IrqType } from './irqState.js';
+import type { IrqType } from './irq-state.js';
 import type { DmaMode } from './options.js';
-import type { ClientRegion } from './regionAccess.js';
+import type { ClientRegion } from './region-access.js';
 
 /**
  * A realized vfio-user device (the Observable layer). Every method returns a cold Observable: nothing

@@ -9,12 +9,12 @@ import type { ParsedConfig } from '../pci/parse.js';
 import type { DmaCommit } from './container.js';
 import type { ClientDevice } from './device.js';
 import type { InterruptSignal } from './interrupts.js';
-import type { IrqType } from './irqState.js';
-import type { MappedArea } from './mmapRegions.js';
+import type { IrqType } from './irq-state.js';
+import type { MappedArea } from './mmap-regions.js';
 import type { ClientOptions, DmaMode } from './options.js';
 import { eagerValuesFrom } from './eager.js';
 import { realize$ } from './realize.js';
-import type { ClientRegion, WriteOptions } from './regionAccess.js';
+import type { ClientRegion, WriteOptions } from './region-access.js';
 
 /** A region of an opened device, with Promise methods. */
 export interface Region {

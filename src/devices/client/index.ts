@@ -9,13 +9,13 @@
 export { openDevice, promiseDevice, type Device, type Interrupt, type Region } from './facade.js';
 export { realize$, realizeOn$ } from './realize.js';
 export type { ClientDevice } from './device.js';
-export type { ClientRegion, WriteOptions } from './regionAccess.js';
-export type { MappedArea } from './mmapRegions.js';
+export type { ClientRegion, WriteOptions } from './region-access.js';
+export type { MappedArea } from './mmap-regions.js';
 export type { InterruptSignal } from './interrupts.js';
-export { irqIndex, irqTypeOf, type IrqType } from './irqState.js';
+export { irqIndex, irqTypeOf, type IrqType } from './irq-state.js';
 export type { DmaCommit } from './container.js';
-export { emptyMappingTable, mappingTableOf, type DmaMapping, type MappingTable } from './mappingTable.js';
-export { answerDma, type DmaAnswer } from './dmaService.js';
+export { emptyMappingTable, mappingTableOf, type DmaMapping, type MappingTable } from './mapping-table.js';
+export { answerDma, type DmaAnswer } from './dma-service.js';
 export {
   DEFAULT_MAX_REQUEST_BODY,
   DEFAULT_WRITE_MULTI_THRESHOLD,

@@ -21,14 +21,14 @@ import {
 } from 'rxjs';
 import { SCM_MAX_FD } from '../../native/index.js';
 import type { Native } from '../../native/types.js';
-import { splitTransfer } from '../../operators/chunkTransfers.js';
+import { splitTransfer } from '../../operators/chunk-transfers.js';
 import { IrqInfoFlags, PciIrq, type IrqIndex } from '../../protocol/constants.js';
 import { ClosedError, LimitError } from '../../protocol/errors.js';
 import type { IrqInfo } from '../../protocol/irq.js';
 import { eventfd$ } from '../../streams/eventfd.js';
 import type { Wire } from './call.js';
-import { emptyIrqState, irqIndex, irqTypeOf, reduceIrqs, type IrqEvent, type IrqState, type IrqType } from './irqState.js';
-import { irqCommands, type IrqCommandSet, type IrqCommands } from './irqCommands.js';
+import { emptyIrqState, irqIndex, irqTypeOf, reduceIrqs, type IrqEvent, type IrqState, type IrqType } from './irq-state.js';
+import { irqCommands, type IrqCommandSet, type IrqCommands } from './irq-commands.js';
 
 /** One interrupt received: which vector of which type, and how many signals merged into it. */
 export interface InterruptSignal {

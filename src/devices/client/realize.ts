@@ -10,12 +10,12 @@ import { deadlineScheduler } from '../../wire/deadlines.js';
 import { describePeer, openChannel$ } from './connect.js';
 import { assembleDevice, type ClientDevice } from './device.js';
 import { discover$, type Discovery } from './discover.js';
-import { attachDma, frameLimit, type Dma } from './attachDma.js';
+import { attachDma, frameLimit, type Dma } from './attach-dma.js';
 import { interrupts } from './interrupts.js';
-import { mapRegion, unmapAreas } from './mmapRegions.js';
+import { mapRegion, unmapAreas } from './mmap-regions.js';
 import { negotiate$, type Negotiated } from './negotiate.js';
 import { ourCapabilities, resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
-import { REGION_WRITE_OVERHEAD, clientRegion, type ClientRegion } from './regionAccess.js';
+import { REGION_WRITE_OVERHEAD, clientRegion, type ClientRegion } from './region-access.js';
 
 /** Config space is 256 bytes, or 4 KiB for PCIe: a larger claim is not read. */
 const MAX_CONFIG_SIZE = 4096;

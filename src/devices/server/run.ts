@@ -20,7 +20,7 @@ import {
   using,
   type OperatorFunction,
 } from 'rxjs';
-import { foldInOrder } from '../../operators/foldInOrder.js';
+import { foldInOrder } from '../../operators/fold-in-order.js';
 import type { Connection } from '../../wire/connection.js';
 import type { Frame } from '../../protocol/frame.js';
 import { releaseMappings } from './dma-table.js';

@@ -2,7 +2,7 @@
 import { Observable, catchError, isObservable, map, of, take, throwIfEmpty } from 'rxjs';
 import { commandName } from '../../protocol/constants.js';
 import { Errno } from '../../protocol/errno.js';
-import type { FoldStep } from '../../operators/foldInOrder.js';
+import type { FoldStep } from '../../operators/fold-in-order.js';
 import type { Frame } from '../../protocol/frame.js';
 import type { Endpoint } from '../../wire/endpoint.js';
 import { route, type Route } from './commands/route.js';

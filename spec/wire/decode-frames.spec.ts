@@ -1,7 +1,7 @@
 import { Subject, firstValueFrom, toArray, of, from, lastValueFrom } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeFrames } from '../../src/wire/decodeFrames.js';
+import { decodeFrames } from '../../src/wire/decode-frames.js';
 import { encodeHeader } from '../../src/protocol/header.js';
 import { ProtocolError } from '../../src/protocol/errors.js';
 import type { Chunk, Frame } from '../../src/protocol/frame.js';

@@ -2,7 +2,7 @@ import { map } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { dmaTransactions, minPageSize, type DmaBatch } from '../../src/operators/dmaTransactions.js';
+import { dmaTransactions, minPageSize, type DmaBatch } from '../../src/operators/dma-transactions.js';
 import { LimitError } from '../../src/protocol/errors.js';
 import type { MemoryChange, MemorySection } from '../../src/streams/memory.js';
 

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { realizeOn$, type ClientOptions } from '../../../src/devices/client/index.js';
 import * as p from '../../../src/protocol/index.js';
-import { defaultRegions, memfdRegion, type FakeSpec } from './fixtures/fakeDevice.js';
+import { defaultRegions, memfdRegion, type FakeSpec } from './fixtures/fake-device.js';
 import { mockPeer } from './fixtures/peers.js';
 
 const { Command, RegionFlags } = p;

@@ -3,7 +3,7 @@ import { HEADER_SIZE, commandName } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { decodeHeader, type Header } from '../protocol/header.js';
 import type { Chunk, Frame } from '../protocol/frame.js';
-import type { FramePool } from './framePool.js';
+import type { FramePool } from './frame-pool.js';
 
 /** Options of decodeFrames. */
 export interface DecodeFramesOptions {

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { messageIds } from '../../src/wire/messageIds.js';
+import { messageIds } from '../../src/wire/message-ids.js';
 import { LimitError } from '../../src/protocol/errors.js';
 
 test('ids come in order and skip the ones waiting or quarantined', () => {

@@ -1,7 +1,7 @@
 /** framePool: buffers of large messages handed back by their consumers and reused. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { framePool } from '../../src/wire/framePool.js';
+import { framePool } from '../../src/wire/frame-pool.js';
 
 test('takes a buffer of exactly the size asked for', () => {
   const pool = framePool();

@@ -2,7 +2,7 @@ import { Subject, of, throwError, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { foldInOrder } from '../../src/operators/foldInOrder.js';
+import { foldInOrder } from '../../src/operators/fold-in-order.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => assert.equal(actual, expected));
 

@@ -1,5 +1,5 @@
 import { DmaMapFlags } from '../../protocol/constants.js';
-import type { DmaBatch } from '../../operators/dmaTransactions.js';
+import type { DmaBatch } from '../../operators/dma-transactions.js';
 import { editRanges, emptyRanges, rangeHolding, rangesOf, type Ranges } from '../ranges.js';
 
 /** One range of guest memory the server has been told about, with what it may do there. */

@@ -2,7 +2,7 @@ import { from, map, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isCoalescible, writeMulti } from '../../src/operators/writeMulti.js';
+import { isCoalescible, writeMulti } from '../../src/operators/write-multi.js';
 import { Command, HeaderFlags, MessageType, decodeWriteMultiRequest, encodeRegionWriteRequest } from '../../src/protocol/index.js';
 import type { OutgoingMessage } from '../../src/protocol/frame.js';
 

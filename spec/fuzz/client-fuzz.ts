@@ -13,9 +13,9 @@ import { native, type Channel } from '../../src/native/index.js';
 import { Command, HeaderFlags, MessageType, RegionFlags } from '../../src/protocol/constants.js';
 import { decodeHeader } from '../../src/protocol/header.js';
 import type { Frame } from '../../src/protocol/frame.js';
-import { defaultRegions, fakeDevice } from '../devices/client/fixtures/fakeDevice.js';
+import { defaultRegions, fakeDevice } from '../devices/client/fixtures/fake-device.js';
 import { fdsOpenedSince, openFds } from '../fixtures/fds.js';
-import { within } from './serverFuzz.js';
+import { within } from './server-fuzz.js';
 import { header, pieces, type FdKind } from './frames.js';
 
 /** How the hostile server spoils one reply. */

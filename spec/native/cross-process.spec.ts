@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { closeAll, native, type Channel } from '../../src/native/index.js';
 import { CONTROL, encodeMessage, fdText, payloadIntact, readFdText, type TestMessage } from './fixtures/messages.js';
 import { Receiver } from './fixtures/receiver.js';
-import { spawnPeer, type Peer } from './fixtures/spawnPeer.js';
+import { spawnPeer, type Peer } from './fixtures/spawn-peer.js';
 
 /** Accepts the peer's connection (not started) and runs `body`; cleans everything up. */
 const withPeer = async (mode: string, body: (channel: Channel, peer: Peer) => Promise<void>): Promise<void> => {

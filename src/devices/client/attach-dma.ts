@@ -4,8 +4,8 @@ import { connection, DEFAULT_MAX_FRAME_SIZE } from '../../wire/connection.js';
 import { endpoint, type Endpoint } from '../../wire/endpoint.js';
 import type { Wire } from './call.js';
 import { container as createContainer, type Container } from './container.js';
-import { serveDma } from './dmaService.js';
-import { emptyMappingTable, type MappingTable } from './mappingTable.js';
+import { serveDma } from './dma-service.js';
+import { emptyMappingTable, type MappingTable } from './mapping-table.js';
 import type { Negotiated } from './negotiate.js';
 import type { DmaMode, ResolvedOptions } from './options.js';
 

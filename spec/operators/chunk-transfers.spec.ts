@@ -1,7 +1,7 @@
 import { TestScheduler } from 'rxjs/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chunkTransfers, splitTransfer } from '../../src/operators/chunkTransfers.js';
+import { chunkTransfers, splitTransfer } from '../../src/operators/chunk-transfers.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => assert.equal(actual, expected));
 

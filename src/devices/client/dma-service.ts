@@ -14,7 +14,7 @@ import { MalformedMessageError } from '../../protocol/errors.js';
 import { SEND_AT_ONCE_BYTES } from '../../wire/connection.js';
 import type { Frame } from '../../protocol/frame.js';
 import type { Endpoint } from '../../wire/endpoint.js';
-import { findMapping, type DmaMapping, type MappingTable } from './mappingTable.js';
+import { findMapping, type DmaMapping, type MappingTable } from './mapping-table.js';
 
 /** The answer to one server command: a reply payload or an errno. */
 export type DmaAnswer =

@@ -3,7 +3,7 @@ import { Command, IrqSetFlags, type IrqIndex } from '../../protocol/constants.js
 import { UnsupportedError } from '../../protocol/errors.js';
 import { decodeSetIrqsReply, encodeSetIrqsRequest, type IrqInfo, type SetIrqsRequest } from '../../protocol/irq.js';
 import { call$, type Wire } from './call.js';
-import { irqIndex, type IrqType } from './irqState.js';
+import { irqIndex, type IrqType } from './irq-state.js';
 
 /** Client-side control of interrupt vectors through DEVICE_SET_IRQS (no eventfds involved). */
 export interface IrqCommands {

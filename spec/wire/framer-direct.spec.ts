@@ -1,8 +1,8 @@
 /** The framer's direct reads: the rest of a large message is read by the socket into the message's own buffer. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { framer } from '../../src/wire/decodeFrames.js';
-import { framePool } from '../../src/wire/framePool.js';
+import { framer } from '../../src/wire/decode-frames.js';
+import { framePool } from '../../src/wire/frame-pool.js';
 import { encodeHeader } from '../../src/protocol/header.js';
 import type { Frame } from '../../src/protocol/frame.js';
 

@@ -2,7 +2,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { map } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeCommand, decodeCommands } from '../../src/operators/decodeCommands.js';
+import { decodeCommand, decodeCommands } from '../../src/operators/decode-commands.js';
 import { Command, Errno, encodeRegionReadRequest, encodeDmaMapRequest, encodeVersionRequest } from '../../src/protocol/index.js';
 import { commandFrame } from '../../src/wire/mock.js';
 
