@@ -1,6 +1,6 @@
 import { Observable, Subscription, asyncScheduler, type SchedulerLike, type Subscriber, type Unsubscribable } from 'rxjs';
 import { HeaderFlags, MessageType, commandName } from '../protocol/constants.js';
-import { DisconnectedError, MalformedMessageError, RemoteError, ReplyTimeoutError } from '../protocol/errors.js';
+import { MalformedMessageError, RemoteError, ReplyTimeoutError } from '../protocol/errors.js';
 import type { Frame, OutgoingMessage } from '../protocol/frame.js';
 import { messageIds } from './message-ids.js';
 
@@ -229,35 +229,6 @@ export const createCorrelator = (send: (message: OutgoingMessage) => void, optio
     failAll,
     get stats() {
       return { pending: ids.waiting, unmatchedReplies: unmatched };
-    },
-  };
-};
-
-/**
- * A correlator fed by a stream of reply frames (for compositions and marble tests): the end of
- * `replies$` fails every pending request with its cause.
- */
-export const correlator = (
-  replies$: Observable<Frame>,
-  send: (message: OutgoingMessage) => void,
-  options: CorrelatorOptions,
-): Correlator & { readonly subscription: Subscription } => {
-  const core = createCorrelator(send, options);
-  const subscription = replies$.subscribe({
-    next: core.deliver,
-    error: (err: unknown) =>
-      core.failAll(err instanceof DisconnectedError ? err : new DisconnectedError('connection failed', { cause: err })),
-    complete: () => core.failAll(new DisconnectedError('connection closed by peer')),
-  });
-  return {
-    request: core.request,
-    call: core.call,
-    post: core.post,
-    issue: core.issue,
-    failAll: core.failAll,
-    subscription,
-    get stats() {
-      return core.stats;
     },
   };
 };
