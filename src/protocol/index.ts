@@ -24,3 +24,4 @@ export * from './dma-logging.js';
 export * from './dirty-bitmap.js';
 export * from './migration-data.js';
 export { isCommandFrame, isReplyFrame, payloadLength, type Chunk, type Frame, type OutgoingMessage } from './frame.js';
+export * from './ranges.js';

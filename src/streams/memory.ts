@@ -1,5 +1,6 @@
 import { BehaviorSubject, EMPTY, Observable, Subject, concat, defer, filter, first, from, scan, switchMap } from 'rxjs';
 import { ClosedError } from '../protocol/errors.js';
+import { emptyRanges, rangeHolding, rangeList, withRange, withoutRange, type Ranges } from '../protocol/ranges.js';
 import { native as defaultNative } from '../native/index.js';
 import type { Native } from '../native/types.js';
 
@@ -64,7 +65,7 @@ type Op = { readonly type: 'begin' | 'commit' } | { readonly type: 'add' | 'remo
 
 interface State {
   readonly depth: number;
-  readonly sections: readonly MemorySection[];
+  readonly sections: Ranges<MemorySection>;
   /** The change to publish for this op (nested begin/commit publish nothing). */
   readonly emit: MemoryChange | undefined;
   /** Sections removed in the open transaction, released after its commit is published. */
@@ -72,36 +73,20 @@ interface State {
   readonly release: readonly MemorySection[];
 }
 
-// The section list stays an immutable snapshot (`sections` hands it out); it is kept sorted by
-// binary insertion and the overlap check looks at one neighbour, so adding n sections costs
-// O(n) copying rather than a sort and a scan per add (10,000 sections took seconds).
-const initial = (): State => ({ depth: 0, sections: [], emit: undefined, removed: [], release: [] });
+// The section set is a persistent ordered map (protocol/ranges.ts): each version a value, an add or
+// remove O(log n) (a sorted array copied on every add made 10,000 sections cost seconds).
+const initial = (): State => ({ depth: 0, sections: emptyRanges<MemorySection>(), emit: undefined, removed: [], release: [] });
 
-/** Index of the first section whose iova is at least `iova`. */
-const lowerBound = (sections: readonly MemorySection[], iova: number): number => {
-  let lo = 0;
-  let hi = sections.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sections[mid]!.iova < iova) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+// The array `sections` hands out, one per version: the same array until the set changes.
+const listed = new WeakMap<Ranges<MemorySection>, readonly MemorySection[]>();
+const listOf = (sections: Ranges<MemorySection>): readonly MemorySection[] => {
+  let list = listed.get(sections);
+  if (!list) listed.set(sections, (list = rangeList(sections)));
+  return list;
 };
 
-const inserted = (sections: readonly MemorySection[], section: MemorySection): MemorySection[] => {
-  const next = sections.slice();
-  next.splice(lowerBound(sections, section.iova), 0, section);
-  return next;
-};
-
-const without = (sections: readonly MemorySection[], section: MemorySection): readonly MemorySection[] => {
-  const at = sections.indexOf(section);
-  if (at < 0) return sections;
-  const next = sections.slice();
-  next.splice(at, 1);
-  return next;
-};
+const without = (sections: Ranges<MemorySection>, section: MemorySection): Ranges<MemorySection> =>
+  sections.get(section.iova) === section ? withoutRange(sections, section.iova) : sections;
 
 /** The fold of the section set over memory operations. */
 const reduce = (s: State, op: Op): State => {
@@ -114,25 +99,22 @@ const reduce = (s: State, op: Op): State => {
       return { ...s, depth: s.depth - 1, emit: outer ? op : undefined, removed: outer ? [] : s.removed, release: outer ? s.removed : [] };
     }
     case 'add':
-      return { ...s, sections: inserted(s.sections, op.section), emit: op, release: [] };
+      return { ...s, sections: withRange(s.sections, op.section), emit: op, release: [] };
     case 'remove':
       (s.removed as MemorySection[]).push(op.section);
       return { ...s, sections: without(s.sections, op.section), emit: op, release: [] };
   }
 };
 
-const overlaps = (a: { iova: number; size: number }, b: { iova: number; size: number }) =>
-  a.iova < b.iova + b.size && b.iova < a.iova + a.size;
-
-/** The lowest present section overlapping `spec` (sections are sorted and disjoint, so ends are sorted too). */
-const firstClash = (spec: SectionSpec, present: readonly MemorySection[]): MemorySection | undefined => {
-  let at = lowerBound(present, spec.iova + spec.size);
-  if (at === 0 || !overlaps(present[at - 1]!, spec)) return undefined;
-  while (at > 1 && overlaps(present[at - 2]!, spec)) at--;
-  return present[at - 1];
+/** The lowest present section overlapping `spec` (sections are disjoint: the one holding its start, else the first after it). */
+const firstClash = (spec: SectionSpec, present: Ranges<MemorySection>): MemorySection | undefined => {
+  const holding = rangeHolding(present, spec.iova);
+  if (holding) return holding;
+  const next = present.nextHigherPair(spec.iova)?.[1];
+  return next && next.iova < spec.iova + spec.size ? next : undefined;
 };
 
-const checkSpec = (spec: SectionSpec, present: readonly MemorySection[]): void => {
+const checkSpec = (spec: SectionSpec, present: Ranges<MemorySection>): void => {
   if (!Number.isSafeInteger(spec.iova) || spec.iova < 0) throw new RangeError(`iova ${spec.iova} is not a non-negative integer`);
   if (!Number.isSafeInteger(spec.size) || spec.size <= 0) throw new RangeError(`size ${spec.size} is not a positive integer`);
   const clash = firstClash(spec, present);
@@ -185,7 +167,7 @@ export const guestMemory = (options: GuestMemoryOptions = {}): GuestMemory => {
       ops.next({ type: 'commit' });
     }
   };
-  const replay = () => replay$(state.value.sections, changes);
+  const replay = () => replay$(listOf(state.value.sections), changes);
   return {
     add: (spec) =>
       transaction(() => {
@@ -196,18 +178,18 @@ export const guestMemory = (options: GuestMemoryOptions = {}): GuestMemory => {
         return section;
       }),
     remove: (section) => {
-      if (state.value.sections.includes(section)) transaction(() => ops.next({ type: 'remove', section }));
+      if (state.value.sections.get(section.iova) === section) transaction(() => ops.next({ type: 'remove', section }));
     },
     transaction,
     get sections() {
-      return state.value.sections;
+      return listOf(state.value.sections);
     },
     // A subscriber arriving inside an open transaction starts at its commit, with the result replayed.
     changes$: defer(() => (state.value.depth === 0 ? replay() : changes.pipe(filter((c) => c.type === 'commit'), first(), switchMap(replay)))),
     close: () => {
       if (closed) return;
       closed = true;
-      transaction(() => state.value.sections.forEach((section) => ops.next({ type: 'remove', section })));
+      transaction(() => listOf(state.value.sections).forEach((section) => ops.next({ type: 'remove', section })));
       changes.complete();
     },
   };

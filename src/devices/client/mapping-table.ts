@@ -1,6 +1,6 @@
 import { DmaMapFlags } from '../../protocol/constants.js';
 import type { DmaBatch } from '../../operators/dma-transactions.js';
-import { editRanges, emptyRanges, rangeHolding, rangesOf, type Ranges } from '../ranges.js';
+import { editRanges, emptyRanges, rangeHolding, rangesOf, type Ranges } from '../../protocol/ranges.js';
 
 /** One range of guest memory the server has been told about, with what it may do there. */
 export interface DmaMapping {

@@ -1,9 +1,9 @@
 /**
- * The DMA mapping table as pure functions over persistent address ranges (../ranges.ts, O(log n)
+ * The DMA mapping table as pure functions over persistent address ranges (protocol/ranges.ts, O(log n)
  * per change): the server folds DMA_MAP and DMA_UNMAP into it (the mmap and munmap around it are
  * the caller's effects).
  */
-import { emptyRanges, exactRange, overlapsAny, rangeHolding, rangeList, withRange, withoutRange, type Ranges } from '../ranges.js';
+import { emptyRanges, exactRange, overlapsAny, rangeHolding, rangeList, withRange, withoutRange, type Ranges } from '../../protocol/ranges.js';
 import { DmaMapFlags } from '../../protocol/constants.js';
 import { Errno } from '../../protocol/errno.js';
 import type { DmaMapRequest } from '../../protocol/dma.js';

@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { editRanges, emptyRanges, exactRange, overlapsAny, rangeHolding, rangeList, rangesOf, withRange, withoutRange } from '../../src/devices/ranges.js';
+import { editRanges, emptyRanges, exactRange, overlapsAny, rangeHolding, rangeList, rangesOf, withRange, withoutRange } from '../../src/protocol/ranges.js';
 
 const r = (iova: number, size: number) => ({ iova, size });
 
