@@ -9,20 +9,23 @@ import { interleave, type Runner } from './lib/interleave.js';
 import { intOption, type Benchmark } from './lib/types.js';
 import { startServer, type ServerProcess } from './lib/vfuServer.js';
 import { mapsReport, poolRuns } from './maps/report.js';
-import { memoryOnlyRunner, oneByOneRunner, openMapsClient, roundTripRunner, transactionRunner, type MapsClient, type MapsRun } from './maps/runners.js';
+import { growthRun, memoryOnlyRunner, oneByOneRunner, openMapsClient, roundTripRunner, transactionRunner, type MapsClient, type MapsRun } from './maps/runners.js';
+import { goal, goalLine } from './lib/goals.js';
 import { defaultLimits } from '../src/devices/server/index.js';
 import { place } from './transport/placement.js';
 
 /** The benchmark, for the registry of bench/run.ts. */
 export const maps: Benchmark = {
   name: 'maps',
-  description: 'DMA_MAP + DMA_UNMAP of 10,000 sections, one transaction and one at a time, vs as many bare round trips',
+  description: 'DMA_MAP + DMA_UNMAP of 10,000 sections, one transaction and one at a time, vs as many bare round trips; how a map costs as the table grows',
   run: async (context) => {
     const count = intOption(context, 'count', 10_000);
     const cycles = intOption(context, 'cycles', 3);
     const timeoutMs = intOption(context, 'timeout-ms', 60_000);
+    // Below the fd limit here (20,000): every section is a memfd of the client's, mapped on both sides.
+    const growth = intOption(context, 'growth', 15_000);
     const placed = place(context.options);
-    const limits = { maxDmaMaps: Math.max(defaultLimits.maxDmaMaps, count) };
+    const limits = { maxDmaMaps: Math.max(defaultLimits.maxDmaMaps, count, growth) };
     const servers: ServerProcess[] = [];
     const clients: MapsClient[] = [];
     try {
@@ -60,7 +63,19 @@ export const maps: Benchmark = {
         `server max_dma_maps ${limits.maxDmaMaps}; client reply timeout ${timeoutMs} ms (a transaction's requests are all in flight at once). A run's map half ends when dmaSettled() resolves (every DMA_MAP answered), ` +
         `its unmap half likewise; the "guest memory alone" row is the client's own share (memfd_create + mmap + the section fold, ` +
         `no listener). ${placed.description}.`;
-      return mapsReport(pooled, count, setup);
+      context.progress(`growth: ${growth} sections mapped one at a time (fd mode)`);
+      const grown = await growthRun(fd, growth);
+      const report = mapsReport(pooled, count, setup);
+      const ratio = grown.lastMsPerMap / grown.firstMsPerMap;
+      const growthText = [
+        '',
+        '',
+        `Growth: ${growth} sections mapped one at a time in fd mode (each committed and answered before the next): ` +
+          `the first thousand ${(grown.firstMsPerMap * 1000).toFixed(0)} us per map, the last thousand ${(grown.lastMsPerMap * 1000).toFixed(0)} us per map.`,
+        '',
+        goalLine(goal(`the last thousand of ${growth} DMA_MAPs at most 2x the first thousand per map`, ratio, { atMost: 2 })),
+      ].join('\n');
+      return { text: report.text + growthText, data: { ...(report.data as object), growth: grown } };
     } finally {
       for (const c of clients) await c.close();
       for (const s of servers) await s.close();

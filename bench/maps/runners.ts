@@ -104,3 +104,32 @@ export const memoryOnlyRunner = (key: string, count: number): Runner<MapsRun> =>
     return { mapMs, unmapMs };
   },
 });
+
+/** How the cost of one committed DMA_MAP grows with the table: the first and the last thousand of `count`. */
+export interface GrowthRun {
+  readonly count: number;
+  readonly firstMsPerMap: number;
+  readonly lastMsPerMap: number;
+}
+
+/**
+ * Maps `count` sections one at a time (each committed and answered before the next), timing the
+ * first and the last thousand, then removes them all in one transaction.
+ */
+export const growthRun = async (c: MapsClient, count: number): Promise<GrowthRun> => {
+  const window = Math.min(1000, Math.floor(count / 2));
+  const sections: MemorySection[] = [];
+  let first = 0;
+  let last = 0;
+  let t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    if (i === count - window) t0 = performance.now();
+    sections.push(c.memory.add(spec(i)));
+    await settled(c.dev);
+    if (i === window - 1) first = since(t0);
+  }
+  last = since(t0);
+  c.memory.transaction(() => sections.forEach((s) => c.memory.remove(s)));
+  await settled(c.dev);
+  return { count, firstMsPerMap: first / window, lastMsPerMap: last / window };
+};
