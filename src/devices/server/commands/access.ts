@@ -44,8 +44,13 @@ interface Progress {
   readonly errno?: number;
 }
 
-const outcomeOf = (p: Progress): Outcome =>
-  p.errno === undefined ? { state: p.state, payload: encodeWriteMultiReply({ wr_cnt: p.done }) } : { state: p.state, errno: p.errno };
+// A posted REGION_WRITE_MULTI (the client's coalesced posted writes) gets no reply: nothing to encode.
+const outcomeOf =
+  (reply: boolean) =>
+  (p: Progress): Outcome =>
+    p.errno !== undefined ? { state: p.state, errno: p.errno } : { state: p.state, payload: reply ? encodeWriteMultiReply({ wr_cnt: p.done }) : undefined };
+const answered = outcomeOf(true);
+const posted = outcomeOf(false);
 
 /**
  * Runs the entries from `p.done` on: synchronous writes in a plain loop; at the first write
@@ -85,5 +90,5 @@ const writeFrom = (rt: Runtime, entries: readonly WriteMultiEntry[], p: Progress
  */
 export const writeMulti: CommandHandler = (rt, state, frame) => {
   const req = decodeWriteMultiRequest(frame.payload);
-  return then(writeFrom(rt, req.entries, { state, done: 0 }), outcomeOf);
+  return then(writeFrom(rt, req.entries, { state, done: 0 }), isNoReply(frame.header) ? posted : answered);
 };
