@@ -11,8 +11,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 : "${QEMU:=qemu-system-x86_64}" "${KERNEL:?set KERNEL to a bzImage}" "${BUSYBOX:?set BUSYBOX to a static busybox}"
+for tool in cpio gzip; do command -v "$tool" >/dev/null || { echo "run.sh: $tool is needed to build the initramfs" >&2; exit 1; }; done
 work=$(mktemp -d)
-trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${server:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 mkdir -p "$work/initrd/bin"
 cp "$BUSYBOX" "$work/initrd/bin/busybox"
