@@ -14,8 +14,8 @@ import { Command, HeaderFlags, MessageType, RegionFlags } from '../../src/protoc
 import { decodeHeader } from '../../src/protocol/header.js';
 import type { Frame } from '../../src/protocol/frame.js';
 import { defaultRegions, fakeDevice } from '../devices/client/fixtures/fake-device.js';
-import { fdsOpenedSince, openFds } from '../fixtures/fds.js';
-import { within } from './server-fuzz.js';
+import { openFds } from '../fixtures/fds.js';
+import { settledFds, tick, within } from './server-fuzz.js';
 import { header, pieces, type FdKind } from './frames.js';
 
 /** How the hostile server spoils one reply. */
@@ -64,7 +64,6 @@ export const serverPlan: fc.Arbitrary<ServerPlan> = fc.record({
   mappableBar: fc.boolean(),
 });
 
-const tick = () => new Promise((r) => setImmediate(r));
 
 /** The hostile server on one end of a socketpair: answers as the fake device would, spoiled as planned. */
 const hostileServer = (channel: Channel, plan: ServerPlan) => {
@@ -233,14 +232,6 @@ export const fuzzClient = async (cases: number, seed: number, path?: string): Pr
   const onUnhandled = (err: unknown) => unhandled.push(String((err as Error)?.stack ?? err));
   process.on('unhandledRejection', onUnhandled);
   process.on('uncaughtException', onUnhandled);
-  const settled = async (before: ReturnType<typeof openFds>) => {
-    let left = fdsOpenedSince(before);
-    for (let i = 0; i < 50 && left.length > 0; i++) {
-      await tick();
-      left = fdsOpenedSince(before);
-    }
-    return left;
-  };
   try {
     await clientCase({ spoils: [{ kind: 'none' }], dmaMode: 'fd', mappableBar: true });
     const before = openFds();
@@ -250,12 +241,12 @@ export const fuzzClient = async (cases: number, seed: number, path?: string): Pr
         const broken = await within(5000, 'a client against a hostile server', clientCase(plan));
         if (broken.length > 0) throw new Error(broken.join('\n'));
         if (unhandled.length > 0) throw new Error(unhandled.join('\n'));
-        const left = await settled(caseBefore);
+        const left = await settledFds(caseBefore);
         if (left.length > 0) throw new Error(`fds left open by this case: ${left.join(', ')}`);
       }),
       { numRuns: cases, seed, ...(path ? { path } : {}) },
     );
-    return { cases, fdGrowth: await settled(before), unhandled };
+    return { cases, fdGrowth: await settledFds(before), unhandled };
   } finally {
     process.off('unhandledRejection', onUnhandled);
     process.off('uncaughtException', onUnhandled);

@@ -36,7 +36,8 @@ export interface ServerFuzzReport {
   readonly serverErrors: readonly string[];
 }
 
-const tick = () => new Promise((r) => setImmediate(r));
+/** One turn of the event loop. */
+export const tick = () => new Promise((r) => setImmediate(r));
 
 /** Resolves with `p`, or rejects after `ms` naming `what`. */
 export const within = <T>(ms: number, what: string, p: Promise<T>): Promise<T> => {
@@ -161,7 +162,7 @@ const servedAgain = async (path: string, expected: string): Promise<void> => {
 };
 
 /** The fds opened since `before` that are still open once pending closes had their turns of the loop. */
-const settledFds = async (before: ReturnType<typeof openFds>): Promise<string[]> => {
+export const settledFds = async (before: ReturnType<typeof openFds>): Promise<string[]> => {
   let left = fdsOpenedSince(before);
   for (let i = 0; i < 50 && left.length > 0; i++) {
     await tick();
