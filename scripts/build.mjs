@@ -13,9 +13,9 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
-const step = (what, fn) => {
+const step = async (what, fn) => {
   const started = process.hrtime.bigint();
-  fn();
+  await fn();
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (process.env.VFIO_USER_BUILD_VERBOSE) console.error(`build: ${what} in ${ms.toFixed(0)} ms`);
 };
@@ -68,9 +68,5 @@ const bundleCli = async () => {
 
 // A file moved or removed in src/ must not live on in dist/ (and in the package) from an earlier build.
 rmSync(path.join(root, 'dist'), { recursive: true, force: true });
-step('tsc (library and declarations)', tsc);
-const started = process.hrtime.bigint();
-await bundleCli();
-if (process.env.VFIO_USER_BUILD_VERBOSE) {
-  console.error(`build: esbuild (CLI) in ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(0)} ms`);
-}
+await step('tsc (library and declarations)', tsc);
+await step('esbuild (CLI)', bundleCli);
