@@ -77,7 +77,7 @@ const load = (): Addon => {
   } catch (err) {
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw new Error(
-      `vfio-user-rx: cannot load the native addon (${why}); build it with \`npm rebuild vfio-user-rx\` ` +
+      `vfio-user-rx: cannot load the native addon (${why}); build it with \`npm rebuild vfio-user-rx\` (in a clone: \`npm run build:native\`) ` +
         '(needs python3, make and a C++ compiler)',
     );
   }
