@@ -11,7 +11,7 @@ import { startServer, type ServerProcess } from './lib/vfuServer.js';
 import { mapsReport, poolRuns } from './maps/report.js';
 import { growthRun, memoryOnlyRunner, oneByOneRunner, openMapsClient, roundTripRunner, transactionRunner, type MapsClient, type MapsRun } from './maps/runners.js';
 import { goal, goalLine } from './lib/goals.js';
-import { defaultLimits } from '../src/devices/server/index.js';
+import { defaultLimits } from '../src/server/index.js';
 import { place } from './transport/placement.js';
 
 /** The benchmark, for the registry of bench/run.ts. */

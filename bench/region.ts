@@ -6,7 +6,7 @@
  * transport benchmark, run in the same cycles. Processes are pinned as in the transport benchmark
  * (--pin=same|cross|none, default same).
  */
-import { openDevice, type ClientOptions, type Device } from '../src/devices/client/index.js';
+import { openDevice, type ClientOptions, type Device } from '../src/client/index.js';
 import { interleave, type Runner } from './lib/interleave.js';
 import { intOption, type Benchmark } from './lib/types.js';
 import { startServer, type ServerProcess } from './lib/vfuServer.js';

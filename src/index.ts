@@ -3,15 +3,15 @@
  * vfio-user-rx: the public API. Each layer is a namespace (`client`, `server`, `samples`, `pci`,
  * `protocol`, `wire`, `operators`); the names most programs start from are also exported at the top.
  */
-export * as client from './devices/client/index.js';
-export * as server from './devices/server/index.js';
-export * as samples from './devices/samples/index.js';
-export * as pci from './devices/pci/index.js';
+export * as client from './client/index.js';
+export * as server from './server/index.js';
+export * as samples from './samples/index.js';
+export * as pci from './pci/index.js';
 export * as protocol from './protocol/index.js';
 export * as wire from './wire/index.js';
 export * as operators from './operators/index.js';
 
-export { openDevice, realize$, guestMemory, type Device, type ClientDevice, type ClientOptions } from './devices/client/index.js';
+export { openDevice, realize$, guestMemory, type Device, type ClientDevice, type ClientOptions } from './client/index.js';
 export {
   pciDevice,
   ioBar,
@@ -30,6 +30,6 @@ export {
   type RegionOperator,
   type RegionFunctions,
   type AccessResult,
-} from './devices/server/index.js';
+} from './server/index.js';
 export * from './protocol/errors.js';
 export { formatTrace, type TraceEvent } from './wire/trace.js';

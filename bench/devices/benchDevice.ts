@@ -18,7 +18,7 @@
  * lets a client read the server process's heap without a side channel.
  */
 import { EMPTY, Observable, defer, tap, type Subscription } from 'rxjs';
-import { DeviceError, memoryBar, msix, msixBar, pciDevice, type DeviceContext, type PciDevice } from '../../src/devices/server/index.js';
+import { DeviceError, memoryBar, msix, msixBar, pciDevice, type DeviceContext, type PciDevice } from '../../src/server/index.js';
 import { Errno } from '../../src/protocol/errno.js';
 
 /** Register offsets of BAR 0. */

@@ -3,7 +3,7 @@
  * timed inside the server process (see bench/devices/benchDevice.ts), so each figure is the
  * device's own guest-memory access and not the client's round trip around it.
  */
-import type { Device } from '../../src/devices/client/index.js';
+import type { Device } from '../../src/client/index.js';
 import { openBenchClient, type BenchClient, type DmaModeName } from '../lib/client.js';
 import { BENCH_BAR, BenchReg, DmaOp, MAX_DMA_SIZE, dmaPattern, encodeDmaCommand, type DmaCommand } from '../devices/benchDevice.js';
 import type { Runner } from '../lib/interleave.js';

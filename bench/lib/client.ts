@@ -1,5 +1,5 @@
 /** A benchmark client with its guest memory, opened on a benchmark server in fd or message mode. */
-import { openDevice, guestMemory, type ClientOptions, type Device, type GuestMemory } from '../../src/devices/client/index.js';
+import { openDevice, guestMemory, type ClientOptions, type Device, type GuestMemory } from '../../src/client/index.js';
 import type { ServerProcess } from './vfuServer.js';
 
 /** How the client offers guest memory; `message` takes no fd at all from the server either. */

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ServerLimits } from '../../src/devices/server/index.js';
+import type { ServerLimits } from '../../src/server/index.js';
 
 /** A running server: where to connect, and how to stop it. */
 export interface ServerProcess {

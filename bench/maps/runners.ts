@@ -3,7 +3,7 @@
  * and unmaps them again, the client's container turning the memory changes into DMA_MAP and
  * DMA_UNMAP; the baseline is `count` bare round trips on the same connection.
  */
-import { guestMemory, type Device, type MemorySection } from '../../src/devices/client/index.js';
+import { guestMemory, type Device, type MemorySection } from '../../src/client/index.js';
 import { openBenchClient, type BenchClient, type DmaModeName } from '../lib/client.js';
 import type { Runner } from '../lib/interleave.js';
 import type { ServerProcess } from '../lib/vfuServer.js';

@@ -7,7 +7,7 @@
  * usage: client.ts <socket path> <requests> <interrupts> <depth> <phases> <warmup>
  */
 import { concatMap, lastValueFrom, merge, mergeMap, range, take, tap } from 'rxjs';
-import { openDevice, type Device } from '../../src/devices/client/index.js';
+import { openDevice, type Device } from '../../src/client/index.js';
 import { BENCH_BAR, BenchReg, MEMORY_SIZE, decodeMemory, memorySnapshot, type MemorySnapshot } from '../devices/benchDevice.js';
 
 /** One snapshot. */

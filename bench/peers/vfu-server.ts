@@ -9,7 +9,7 @@
  * usage: vfu-server.ts <socket path> [<limits as JSON, e.g. {"maxDmaMaps":20000}>]
  */
 import { writeFileSync } from 'node:fs';
-import { serve, type ServerLimits } from '../../src/devices/server/index.js';
+import { serve, type ServerLimits } from '../../src/server/index.js';
 import { benchDevice } from '../devices/benchDevice.js';
 import { startProfiler, type Profiler } from '../lib/profiler.js';
 

@@ -1,6 +1,6 @@
 /** The measured batches of the region benchmark, each a Runner of bench/lib/interleave.ts. */
 import { concat, concatMap, lastValueFrom, mergeMap, range } from 'rxjs';
-import type { Device } from '../../src/devices/client/index.js';
+import type { Device } from '../../src/client/index.js';
 import { BENCH_BAR, BenchReg } from '../devices/benchDevice.js';
 import type { Runner } from '../lib/interleave.js';
 import type { CBaseline } from '../transport/cBaseline.js';

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CliError, EXIT_FAILURE, EXIT_USAGE, describeError, errnoText, usageError } from '../../src/cli/errors.js';
-import { SocketInUseError } from '../../src/devices/server/index.js';
+import { SocketInUseError } from '../../src/server/index.js';
 import { errnoName } from '../../src/protocol/errno.js';
 import {
   ConnectError,

@@ -8,12 +8,12 @@
  */
 import { ftruncateSync } from 'node:fs';
 import fc from 'fast-check';
-import { guestMemory, openDevice, type Device } from '../../src/devices/client/index.js';
+import { guestMemory, openDevice, type Device } from '../../src/client/index.js';
 import { native, type Channel } from '../../src/native/index.js';
 import { Command, HeaderFlags, MessageType, RegionFlags } from '../../src/protocol/constants.js';
 import { decodeHeader } from '../../src/protocol/header.js';
 import type { Frame } from '../../src/protocol/frame.js';
-import { defaultRegions, fakeDevice } from '../devices/client/fixtures/fake-device.js';
+import { defaultRegions, fakeDevice } from '../client/fixtures/fake-device.js';
 import { openFds } from '../fixtures/fds.js';
 import { settledFds, tick, within } from './server-fuzz.js';
 import { header, pieces, type FdKind } from './frames.js';

@@ -5,7 +5,7 @@
  * (`--seed S --path P --cases 1`), and the run goes on with the next round.
  */
 import { parseArgs } from 'node:util';
-import { sampleNames } from '../../src/devices/samples/index.js';
+import { sampleNames } from '../../src/samples/index.js';
 import { fuzzClient, outcomes } from './client-fuzz.js';
 import { fuzzServer } from './server-fuzz.js';
 

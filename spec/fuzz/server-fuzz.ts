@@ -17,8 +17,8 @@ import { encodeVersionRequest } from '../../src/protocol/version.js';
 import { RemoteError } from '../../src/protocol/errors.js';
 import { connection } from '../../src/wire/connection.js';
 import { endpoint } from '../../src/wire/endpoint.js';
-import { serve } from '../../src/devices/server/index.js';
-import { sampleDevices, type SampleName } from '../../src/devices/samples/index.js';
+import { serve } from '../../src/server/index.js';
+import { sampleDevices, type SampleName } from '../../src/samples/index.js';
 import { fdsOpenedSince, openFds } from '../fixtures/fds.js';
 import { clientScript, goodVersion, header, pieces, type ClientScript, type FdKind } from './frames.js';
 

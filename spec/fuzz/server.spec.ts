@@ -2,7 +2,7 @@
 // server-fuzz.ts). `npm run fuzz` runs longer; FUZZ_SEED replays a seed here.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { sampleNames } from '../../src/devices/samples/index.js';
+import { sampleNames } from '../../src/samples/index.js';
 import { fuzzServer } from './server-fuzz.js';
 
 const seed = Number(process.env['FUZZ_SEED'] ?? 20261206);

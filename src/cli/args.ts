@@ -1,5 +1,5 @@
 /** Parsing of the CLI's positional values (numbers, region names, hex byte strings), and the names they use. */
-import { irqTypeOf } from '../devices/client/index.js';
+import { irqTypeOf } from '../client/index.js';
 import type { IrqIndex } from '../protocol/index.js';
 import { usageError } from './errors.js';
 

@@ -1,6 +1,6 @@
 /** Opening a device for one command and closing it whatever happens. */
 import { statSync } from 'node:fs';
-import { openDevice, type ClientOptions, type Device } from '../devices/client/index.js';
+import { openDevice, type ClientOptions, type Device } from '../client/index.js';
 import { parseMs } from './args.js';
 import { CliError } from './errors.js';
 import type { ClientFlags } from './options.js';

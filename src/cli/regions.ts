@@ -1,5 +1,5 @@
 /** Checks a region access against what the device reported, so a mistake gets a message naming it. */
-import type { Device, Region } from '../devices/client/index.js';
+import type { Device, Region } from '../client/index.js';
 import { RegionFlags } from '../protocol/index.js';
 import { hex, regionLabel } from './args.js';
 import { CliError } from './errors.js';

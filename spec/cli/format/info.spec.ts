@@ -1,7 +1,7 @@
 // The "Server limits" line of `info`: what the server sent, and the spec's defaults marked as such.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Device } from '../../../src/devices/client/index.js';
+import type { Device } from '../../../src/client/index.js';
 import { parseCapabilities } from '../../../src/protocol/index.js';
 import { limitsLine } from '../../../src/cli/format/info.js';
 

@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { firstValueFrom, throwError, timeout } from 'rxjs';
-import { guestMemory, openDevice, type Device, type GuestMemory, type InterruptSignal } from '../../devices/client/index.js';
-import { formatConfig } from '../../devices/pci/index.js';
-import { dmaEngineDevice } from '../../devices/samples/index.js';
+import { guestMemory, openDevice, type Device, type GuestMemory, type InterruptSignal } from '../../client/index.js';
+import { formatConfig } from '../../pci/index.js';
+import { dmaEngineDevice } from '../../samples/index.js';
 import type { TraceEvent } from '../../wire/trace.js';
 import { hex, irqName, regionName } from '../args.js';
 import { CliError } from '../errors.js';

@@ -1,6 +1,6 @@
 /** What `vfio-user info` does: open the device and print what the client discovered. */
-import { baseClassName, hexdumpConfig } from '../../devices/pci/index.js';
-import type { Device } from '../../devices/client/index.js';
+import { baseClassName, hexdumpConfig } from '../../pci/index.js';
+import type { Device } from '../../client/index.js';
 import type { InfoFlags } from '../options.js';
 import { infoJson, toJson } from '../format/info-json.js';
 import { infoLines } from '../format/info.js';

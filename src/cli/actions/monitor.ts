@@ -3,8 +3,8 @@
  * every interrupt, one timestamped line each, until a signal, --duration or --count.
  */
 import { NEVER, Subject, filter, firstValueFrom, map, merge, take, takeUntil, tap, timer, type Observable } from 'rxjs';
-import { irqTypeOf, type Device } from '../../devices/client/index.js';
-import { signal$ } from '../../devices/server/index.js';
+import { irqTypeOf, type Device } from '../../client/index.js';
+import { signal$ } from '../../server/index.js';
 import { IrqInfoFlags, type IrqIndex } from '../../protocol/index.js';
 import type { TraceEvent } from '../../wire/trace.js';
 import { traceLine } from '../format/payload.js';

@@ -4,8 +4,8 @@
  */
 import { fstatSync } from 'node:fs';
 import { Observable, lastValueFrom, takeUntil, tap } from 'rxjs';
-import { serve, signal$, type ServeTarget, type ServerEvent } from '../../devices/server/index.js';
-import { sampleDevices, type SampleName } from '../../devices/samples/index.js';
+import { serve, signal$, type ServeTarget, type ServerEvent } from '../../server/index.js';
+import { sampleDevices, type SampleName } from '../../samples/index.js';
 import { errnoName } from '../../protocol/index.js';
 import { parseNumber } from '../args.js';
 import { CliError, errnoText, usageError } from '../errors.js';

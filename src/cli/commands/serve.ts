@@ -3,7 +3,7 @@
  * one client at a time, until SIGTERM or SIGINT (then the socket file is removed).
  */
 import { Argument, Command, Option } from 'commander';
-import { sampleDescriptions, sampleNames, type SampleName } from '../../devices/samples/catalog.js';
+import { sampleDescriptions, sampleNames, type SampleName } from '../../samples/catalog.js';
 import type { ServeFlags } from '../options.js';
 
 const deviceList = Object.entries(sampleDescriptions)

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReplaySubject, filter, firstValueFrom, map, timeout, type Subscription } from 'rxjs';
-import { serve, type PciDevice, type ServerEvent } from '../../devices/server/index.js';
+import { serve, type PciDevice, type ServerEvent } from '../../server/index.js';
 
 /** A served device; `stop` closes it, removes the socket and its directory (idempotent). */
 export interface EmbeddedServer {

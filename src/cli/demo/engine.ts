@@ -1,7 +1,7 @@
 /** The demo's driver for the dma-engine sample: what a guest driver would do, through the client. */
-import type { Device, Region } from '../../devices/client/index.js';
-import { MsixFlags, MsixReg, PciCommand, PciConfig } from '../../devices/pci/index.js';
-import { DmaReg, DmaStatus } from '../../devices/samples/index.js';
+import type { Device, Region } from '../../client/index.js';
+import { MsixFlags, MsixReg, PciCommand, PciConfig } from '../../pci/index.js';
+import { DmaReg, DmaStatus } from '../../samples/index.js';
 import { PciRegion, errnoName } from '../../protocol/index.js';
 import { CliError } from '../errors.js';
 

@@ -1,6 +1,6 @@
 /** One-line renderings of what happens at run time: interrupts, server events. */
-import type { InterruptSignal } from '../../devices/client/index.js';
-import type { ServerEvent } from '../../devices/server/index.js';
+import type { InterruptSignal } from '../../client/index.js';
+import type { ServerEvent } from '../../server/index.js';
 import { traceNow } from '../../wire/trace.js';
 import { hex } from '../args.js';
 import { clock } from '../output.js';

@@ -1,5 +1,5 @@
 /** `info --json`: the same facts as the text form, as one JSON document for scripts. */
-import type { Device } from '../../devices/client/index.js';
+import type { Device } from '../../client/index.js';
 import { irqName, regionName } from '../args.js';
 import { FLAG_TABLES, flagNames } from './flags.js';
 import { fdState, sparseAreas } from './info.js';

@@ -1,6 +1,6 @@
 /** What `info` shows of an opened device, like `lspci -vv`: device, limits, regions, IRQs, config space. */
-import type { Device } from '../../devices/client/index.js';
-import { formatConfig } from '../../devices/pci/index.js';
+import type { Device } from '../../client/index.js';
+import { formatConfig } from '../../pci/index.js';
 import type { DefaultedKey, RegionInfo } from '../../protocol/index.js';
 import { RegionFlags } from '../../protocol/index.js';
 import { hex, irqName, regionName } from '../args.js';

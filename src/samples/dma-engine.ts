@@ -1,0 +1,168 @@
+/**
+ * A memory-to-memory DMA engine: the driver programs source, destination and length, rings the
+ * doorbell, and the engine copies through guest memory (mapped or by DMA_READ/DMA_WRITE
+ * messages) and raises an interrupt when done: MSI-X when the driver enabled it, INTx otherwise.
+ *
+ * BAR 0 (memory, 4 KiB): registers, 32-bit little-endian:
+ *
+ * | offset | name        | access | meaning                                                    |
+ * |--------|-------------|--------|------------------------------------------------------------|
+ * | 0x00   | SRC_LO      | RW     | source IOVA, bits 31..0                                    |
+ * | 0x04   | SRC_HI      | RW     | source IOVA, bits 63..32                                   |
+ * | 0x08   | DST_LO      | RW     | destination IOVA, bits 31..0                               |
+ * | 0x0c   | DST_HI      | RW     | destination IOVA, bits 63..32                              |
+ * | 0x10   | LEN         | RW     | bytes to copy (at most 1 MiB)                              |
+ * | 0x14   | DOORBELL    | W      | write 1 to start a copy (ignored while BUSY); reads 0      |
+ * | 0x18   | STATUS      | RO/W1C | bit 0 BUSY; bit 1 DONE and bit 2 ERROR (write 1 to clear)  |
+ * | 0x1c   | ERRNO       | RO     | errno of the last failed copy (EFAULT unmapped, EPERM...)  |
+ * | 0x20   | COMPLETED   | RO     | copies completed since reset                               |
+ * | 0x24   | VECTOR      | RW     | MSI-X vector raised on completion (0..1)                   |
+ *
+ * BAR 4: the MSI-X table (2 vectors) and PBA, emulated by the server.
+ */
+import { type Observable, Subject, defer, filter, map, merge, mergeMap, scan, share, tap, concatMap, catchError, of, withLatestFrom, ignoreElements } from 'rxjs';
+import { Errno } from '../protocol/errno.js';
+import { msixState } from '../pci/index.js';
+import { memoryBar, msix, msixBar, pciDevice, pcie, pm, type AccessResult, type DeviceContext, type PciDevice, type RegionAccess } from '../server/index.js';
+
+/** Register offsets of the DMA engine. */
+export const DmaReg = {
+  SRC_LO: 0x00,
+  SRC_HI: 0x04,
+  DST_LO: 0x08,
+  DST_HI: 0x0c,
+  LEN: 0x10,
+  DOORBELL: 0x14,
+  STATUS: 0x18,
+  ERRNO: 0x1c,
+  COMPLETED: 0x20,
+  VECTOR: 0x24,
+} as const;
+
+/** STATUS bits. */
+export const DmaStatus = { BUSY: 1, DONE: 2, ERROR: 4 } as const;
+
+/** Largest copy the engine accepts. */
+export const DMA_MAX_LENGTH = 1 << 20;
+const VECTORS = 2;
+const REGS = 0x28;
+
+interface Job {
+  readonly src: number;
+  readonly dst: number;
+  readonly length: number;
+  /** Which reset epoch started it: a copy that outlives a reset must not touch the new registers. */
+  readonly epoch: number;
+}
+
+type EngineEvent =
+  | { readonly kind: 'access'; readonly access: RegionAccess }
+  | { readonly kind: 'done'; readonly job: Job; readonly errno: number }
+  | { readonly kind: 'reset' };
+
+interface EngineState {
+  readonly regs: Buffer;
+  readonly epoch: number;
+  readonly result?: AccessResult;
+  /** A copy to start. */
+  readonly start?: Job;
+  /** The vector to raise. */
+  readonly irq?: number;
+}
+
+const u64 = (regs: Buffer, lo: number): number => regs.readUInt32LE(lo + 4) * 2 ** 32 + regs.readUInt32LE(lo);
+
+/** A register write, byte by byte over the dwords it touches. */
+const writeRegs = (regs: Buffer, offset: number, data: Buffer): Buffer => {
+  const next = Buffer.from(regs);
+  data.copy(next, offset, 0, Math.max(0, Math.min(data.length, REGS - offset)));
+  // Read-only and write-1-to-clear registers keep their value; STATUS clears what was written as 1.
+  for (const ro of [DmaReg.ERRNO, DmaReg.COMPLETED]) regs.copy(next, ro, ro, ro + 4);
+  const cleared = next.readUInt32LE(DmaReg.STATUS) & (DmaStatus.DONE | DmaStatus.ERROR);
+  next.writeUInt32LE(regs.readUInt32LE(DmaReg.STATUS) & ~cleared, DmaReg.STATUS);
+  next.writeUInt32LE(0, DmaReg.DOORBELL);
+  return next;
+};
+
+const onWrite = (s: EngineState, a: RegionAccess & { kind: 'write' }): EngineState => {
+  const regs = writeRegs(s.regs, a.offset, a.data);
+  const rang = a.offset <= DmaReg.DOORBELL && DmaReg.DOORBELL < a.offset + a.data.length && (a.data[DmaReg.DOORBELL - a.offset]! & 1) === 1;
+  const busy = (s.regs.readUInt32LE(DmaReg.STATUS) & DmaStatus.BUSY) !== 0;
+  if (!rang || busy) return { regs, epoch: s.epoch, result: { access: a } };
+  regs.writeUInt32LE(regs.readUInt32LE(DmaReg.STATUS) | DmaStatus.BUSY, DmaReg.STATUS);
+  const start = { src: u64(regs, DmaReg.SRC_LO), dst: u64(regs, DmaReg.DST_LO), length: regs.readUInt32LE(DmaReg.LEN), epoch: s.epoch };
+  return { regs, epoch: s.epoch, result: { access: a }, start };
+};
+
+const onDone = (s: EngineState, job: Job, errno: number): EngineState => {
+  if (job.epoch !== s.epoch) return { regs: s.regs, epoch: s.epoch };
+  const regs = Buffer.from(s.regs);
+  const status = (regs.readUInt32LE(DmaReg.STATUS) & ~DmaStatus.BUSY) | (errno === 0 ? DmaStatus.DONE : DmaStatus.ERROR);
+  regs.writeUInt32LE(status, DmaReg.STATUS);
+  if (errno === 0) regs.writeUInt32LE((regs.readUInt32LE(DmaReg.COMPLETED) + 1) >>> 0, DmaReg.COMPLETED);
+  else regs.writeUInt32LE(errno, DmaReg.ERRNO);
+  return { regs, epoch: s.epoch, irq: regs.readUInt32LE(DmaReg.VECTOR) % VECTORS };
+};
+
+/** The engine's registers as a fold over accesses, copy completions and resets. */
+const step = (s: EngineState, e: EngineEvent): EngineState => {
+  switch (e.kind) {
+    case 'reset':
+      return { regs: Buffer.alloc(REGS), epoch: s.epoch + 1 };
+    case 'done':
+      return onDone(s, e.job, e.errno);
+    case 'access': {
+      const a = e.access;
+      if (a.kind === 'write') return onWrite(s, a);
+      const data = Buffer.alloc(a.count);
+      s.regs.copy(data, 0, Math.min(a.offset, REGS), Math.min(a.offset + a.count, REGS));
+      return { regs: s.regs, epoch: s.epoch, result: { access: a, data } };
+    }
+  }
+};
+
+/** Copies through guest memory; completes with the errno (0 on success). */
+const copy = (ctx: DeviceContext, job: Job): Observable<number> => {
+  if (job.length > DMA_MAX_LENGTH) return of(Errno.EINVAL);
+  return ctx.dma.read(job.src, job.length).pipe(
+    concatMap((data) => ctx.dma.write(job.dst, data)),
+    map(() => 0),
+    catchError((err: unknown) => of((err as { errno?: number }).errno ?? Errno.EIO)),
+  );
+};
+
+/** BAR 0's handler: register state, the copies it starts, and the interrupts they end with. */
+const registers = (access$: Observable<RegionAccess>, ctx: DeviceContext): Observable<AccessResult> =>
+  defer(() => {
+    const done = new Subject<EngineEvent>();
+    const state$ = merge(
+      access$.pipe(map((access): EngineEvent => ({ kind: 'access', access }))),
+      done,
+      ctx.reset$.pipe(filter((r) => r !== 'disconnect'), map((): EngineEvent => ({ kind: 'reset' }))),
+    ).pipe(scan(step, { regs: Buffer.alloc(REGS), epoch: 0 }), share());
+    const copies$ = state$.pipe(
+      mergeMap((s) => (s.start ? [s.start] : [])),
+      concatMap((job) => copy(ctx, job).pipe(map((errno): EngineEvent => ({ kind: 'done', job, errno })))),
+      tap((e) => done.next(e)),
+    );
+    const irqs$ = state$.pipe(
+      filter((s) => s.irq !== undefined),
+      withLatestFrom(ctx.config$),
+      tap(([s, config]) => (msixState(config)?.enabled ? ctx.trigger('msix', s.irq) : ctx.trigger('intx'))),
+    );
+    const results$ = state$.pipe(
+      map((s) => s.result),
+      filter((r): r is AccessResult => r !== undefined),
+    );
+    return merge(results$, copies$.pipe(ignoreElements()), irqs$.pipe(ignoreElements()));
+  });
+
+/** Creates a DMA engine. */
+export const dmaEngineDevice = (): PciDevice =>
+  pciDevice({
+    name: 'dma-engine',
+    ids: { vendorId: 0x1af4, deviceId: 0x10f0, subsystemVendorId: 0x1af4, subsystemId: 0x0001, classCode: 0x088000 },
+    interruptPin: 1,
+    bars: { 0: memoryBar(4096, registers), 4: msixBar(VECTORS) },
+    capabilities: [pm(), msix(VECTORS, 4), pcie()],
+  });

@@ -1,0 +1,94 @@
+/** REGION_READ, REGION_WRITE and REGION_WRITE_MULTI. */
+import { Observable, catchError, concatMap, isObservable, last, map, of } from 'rxjs';
+import { decodeRegionReadRequest, decodeRegionWriteRequest, encodeRegionReadReply, encodeRegionWriteReply } from '../../protocol/region-access.js';
+import { decodeWriteMultiRequest, encodeWriteMultiReply, type WriteMultiEntry } from '../../protocol/write-multi.js';
+import { isNoReply } from '../../protocol/header.js';
+import { errnoOf } from '../errors.js';
+import type { AccessAnswer } from '../msix-region.js';
+import { accessRegion } from '../regions.js';
+import type { Runtime } from '../runtime.js';
+import type { DeviceState } from '../state.js';
+import type { CommandHandler, Outcome } from './types.js';
+
+const limitsOf = (rt: Runtime) => ({ maxDataXferSize: rt.options.limits.maxDataXferSize });
+
+/** Applies `f` to an answer, in place when it is plain (the synchronous path allocates no stream). */
+const then = <T, R>(answer: T | Observable<T>, f: (value: T) => R): R | Observable<R> =>
+  isObservable(answer) ? answer.pipe(map(f)) : f(answer);
+
+/** REGION_READ: count at most our max_data_xfer_size (E2BIG), inside the region (EINVAL). */
+export const regionRead: CommandHandler = (rt, state, frame) => {
+  const req = decodeRegionReadRequest(frame.payload, limitsOf(rt));
+  const access = { kind: 'read', region: req.region, offset: req.offset, count: req.count } as const;
+  return then(accessRegion(rt, state, access), (o): Outcome => ({
+    state: o.state,
+    payload: encodeRegionReadReply({ offset: req.offset, region: req.region, data: o.data ?? Buffer.alloc(0) }),
+  }));
+};
+
+/** REGION_WRITE: the data length must equal count (EINVAL); the reply echoes offset, region and count. */
+export const regionWrite: CommandHandler = (rt, state, frame) => {
+  const req = decodeRegionWriteRequest(frame.payload, limitsOf(rt));
+  const access = { kind: 'write', region: req.region, offset: req.offset, data: Buffer.from(req.data ?? Buffer.alloc(0)) } as const;
+  // The handler gets its own copy of the data: the message's buffer can take the next one.
+  frame.release?.();
+  // A posted write gets no reply: nothing to encode.
+  const payload = isNoReply(frame.header) ? undefined : encodeRegionWriteReply({ offset: req.offset, region: req.region, count: req.count });
+  return then(accessRegion(rt, state, access), (o): Outcome => ({ state: o.state, payload }));
+};
+
+/** Progress through the entries of a REGION_WRITE_MULTI. */
+interface Progress {
+  readonly state: DeviceState;
+  readonly done: number;
+  readonly errno?: number;
+}
+
+// A posted REGION_WRITE_MULTI (the client's coalesced posted writes) gets no reply: nothing to encode.
+const outcomeOf =
+  (reply: boolean) =>
+  (p: Progress): Outcome =>
+    p.errno !== undefined ? { state: p.state, errno: p.errno } : { state: p.state, payload: reply ? encodeWriteMultiReply({ wr_cnt: p.done }) : undefined };
+const answered = outcomeOf(true);
+const posted = outcomeOf(false);
+
+/**
+ * Runs the entries from `p.done` on: synchronous writes in a plain loop; at the first write
+ * that answers with an Observable, the rest wait for it and continue from its outcome.
+ */
+const writeFrom = (rt: Runtime, entries: readonly WriteMultiEntry[], p: Progress): Progress | Observable<Progress> => {
+  let at = p;
+  while (at.done < entries.length) {
+    const e = entries[at.done];
+    const access = { kind: 'write', region: e.region, offset: e.offset, data: Buffer.from(e.data) } as const;
+    let answer: AccessAnswer;
+    try {
+      answer = accessRegion(rt, at.state, access);
+    } catch (err) {
+      return { ...at, errno: errnoOf(err) };
+    }
+    if (isObservable(answer)) {
+      const before = at;
+      return answer.pipe(
+        last(),
+        map((o): Progress => ({ state: o.state, done: before.done + 1 })),
+        catchError((err: unknown) => of({ ...before, errno: errnoOf(err) })),
+        concatMap((next) => {
+          const rest = next.errno === undefined ? writeFrom(rt, entries, next) : next;
+          return isObservable(rest) ? rest : of(rest);
+        }),
+      );
+    }
+    at = { state: answer.state, done: at.done + 1 };
+  }
+  return at;
+};
+
+/**
+ * REGION_WRITE_MULTI: the writes in order, as if sent one by one. A failing write stops the
+ * rest and fails the command with its errno (the writes before it stay done).
+ */
+export const writeMulti: CommandHandler = (rt, state, frame) => {
+  const req = decodeWriteMultiRequest(frame.payload);
+  return then(writeFrom(rt, req.entries, { state, done: 0 }), isNoReply(frame.header) ? posted : answered);
+};

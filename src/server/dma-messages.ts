@@ -1,0 +1,105 @@
+/**
+ * Guest memory by DMA_READ and DMA_WRITE requests to the client (a mapping it sent without an fd),
+ * in chunks of at most its max_data_xfer_size. Each chunk is one request subscribed directly, with
+ * no operator chain around it: with anonymous guest RAM (QEMU's default) every DMA of a device goes
+ * this way, most of them small.
+ */
+import { Observable, concatMap, from, last, of, type Observer, type Subscriber } from 'rxjs';
+import { Command } from '../protocol/constants.js';
+import {
+  decodeDmaReadReply,
+  decodeDmaWriteReply,
+  dmaWriteRequestPieces,
+  encodeDmaReadRequest,
+  encodeDmaWriteRequest,
+} from '../protocol/dma-access.js';
+import { SEND_AT_ONCE_BYTES } from '../wire/connection.js';
+import type { Frame } from '../protocol/frame.js';
+import type { SessionLink } from './state.js';
+
+/** One request's part of an access: guest address, byte count, and where it starts in the access. */
+interface Chunk {
+  readonly address: number;
+  readonly count: number;
+  readonly at: number;
+}
+
+/** The chunks of at most `max` bytes covering [iova, iova + length). */
+const chunksOf = (iova: number, length: number, max: number): Chunk[] => {
+  const size = Math.max(1, max);
+  const out: Chunk[] = [];
+  for (let at = 0; at < length; at += size) out.push({ address: iova + at, count: Math.min(size, length - at), at });
+  return out;
+};
+
+/** What to do with the reply to a chunk's request (throws on a malformed one). */
+type Consume<A> = (reply: Frame, chunk: Chunk, arg: A) => void;
+
+/** Consumes the reply of one request, then emits once and completes. A class: no closures per request. */
+class ChunkReply<A> implements Observer<Frame> {
+  constructor(
+    private readonly subscriber: Subscriber<void>,
+    private readonly consume: Consume<A>,
+    private readonly chunk: Chunk,
+    private readonly arg: A,
+  ) {}
+
+  next(reply: Frame): void {
+    try {
+      this.consume(reply, this.chunk, this.arg);
+    } catch (err) {
+      this.subscriber.error(err);
+      return;
+    }
+    this.subscriber.next();
+    this.subscriber.complete();
+  }
+
+  error(err: unknown): void {
+    this.subscriber.error(err);
+  }
+
+  complete(): void {
+    this.subscriber.complete();
+  }
+}
+
+const request = <A>(link: SessionLink, command: number, payload: Buffer | Buffer[], consume: Consume<A>, chunk: Chunk, arg: A) =>
+  new Observable<void>((subscriber) => link.dma.request(command, payload).subscribe(new ChunkReply(subscriber, consume, chunk, arg)));
+
+/** Runs one Observable per chunk, one after the other; emits once when the last is done. */
+const inTurn = (chunks: readonly Chunk[], run: (c: Chunk) => Observable<void>): Observable<void> =>
+  chunks.length === 1 ? run(chunks[0]!) : chunks.length === 0 ? of(undefined) : from(chunks).pipe(concatMap(run), last());
+
+/** Where read data goes. */
+interface Into {
+  readonly target: Buffer;
+  readonly at: number;
+}
+
+// Each reply is copied into place as it comes, and its buffer given back for the next one to reuse.
+const consumeRead: Consume<Into> = (reply, chunk, into) => {
+  decodeDmaReadReply(reply.payload, chunk).data?.copy(into.target, into.at + chunk.at);
+  reply.release?.();
+};
+
+const consumeWrite: Consume<undefined> = (reply, chunk) => {
+  decodeDmaWriteReply(reply.payload, { address: chunk.address, count: chunk.count });
+};
+
+/** Reads [iova, iova + length) into `target` from `at`; emits once when every byte is there. */
+export const readByMessageInto = (link: SessionLink, iova: number, length: number, target: Buffer, at: number): Observable<void> => {
+  const into: Into = { target, at };
+  return inTurn(chunksOf(iova, length, link.client.max_data_xfer_size), (c) =>
+    request(link, Command.DMA_READ, encodeDmaReadRequest(c), consumeRead, c, into),
+  );
+};
+
+/** Writes `data` at `iova`; emits once when the client has acknowledged every byte. */
+export const writeByMessage = (link: SessionLink, iova: number, data: Buffer): Observable<void> =>
+  inTurn(chunksOf(iova, data.length, link.client.max_data_xfer_size), (c) => {
+    const piece = { address: c.address, data: data.subarray(c.at, c.at + c.count) };
+    // A large chunk is sent from the device's buffer itself (written before request() returns).
+    const payload = c.count >= SEND_AT_ONCE_BYTES ? dmaWriteRequestPieces(piece) : encodeDmaWriteRequest(piece);
+    return request(link, Command.DMA_WRITE, payload, consumeWrite, c, undefined);
+  });
