@@ -7,8 +7,8 @@
  */
 import { interleave, type Runner } from './lib/interleave.js';
 import { intOption, type Benchmark } from './lib/types.js';
-import { startServer, type ServerProcess } from './lib/vfuServer.js';
-import { MAX_DMA_SIZE } from './devices/benchDevice.js';
+import { startServer, type ServerProcess } from './lib/vfu-server.js';
+import { MAX_DMA_SIZE } from './devices/bench-device.js';
 import { dmaReport, rates } from './dma/report.js';
 import { checkWrites, dmaRunner, openDmaClient, repsFor, type DmaBatch, type DmaClient, type DmaKind } from './dma/runners.js';
 import { place } from './transport/placement.js';

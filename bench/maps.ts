@@ -7,7 +7,7 @@
  */
 import { interleave, type Runner } from './lib/interleave.js';
 import { intOption, type Benchmark } from './lib/types.js';
-import { startServer, type ServerProcess } from './lib/vfuServer.js';
+import { startServer, type ServerProcess } from './lib/vfu-server.js';
 import { mapsReport, poolRuns } from './maps/report.js';
 import { growthRun, memoryOnlyRunner, oneByOneRunner, openMapsClient, roundTripRunner, transactionRunner, type MapsClient, type MapsRun } from './maps/runners.js';
 import { goal, goalLine } from './lib/goals.js';

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { intOption, type Benchmark } from './lib/types.js';
-import { startServer, type ServerProcess } from './lib/vfuServer.js';
+import { startServer, type ServerProcess } from './lib/vfu-server.js';
 import type { MemoryRun } from './memory/client.js';
 import { memoryReport } from './memory/report.js';
 import { place } from './transport/placement.js';

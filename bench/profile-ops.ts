@@ -15,15 +15,15 @@ import { concat, concatMap, lastValueFrom, mergeMap, range } from 'rxjs';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BENCH_BAR, BenchReg, DmaOp } from './devices/benchDevice.js';
+import { BENCH_BAR, BenchReg, DmaOp } from './devices/bench-device.js';
 import { GUEST_IOVA, openDmaClient, runCommand } from './dma/runners.js';
 import type { DmaModeName } from './lib/client.js';
 import { benchArgs } from './lib/args.js';
 import { environment, environmentLine } from './lib/env.js';
-import { profileTables } from './lib/profileTables.js';
+import { profileTables } from './lib/profile-tables.js';
 import { startProfiler, type CpuProfile } from './lib/profiler.js';
 import { RESULTS_DIR } from './lib/results.js';
-import { startServer } from './lib/vfuServer.js';
+import { startServer } from './lib/vfu-server.js';
 import { place } from './transport/placement.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchArgs } from './lib/args.js';
 import { environment, environmentLine } from './lib/env.js';
-import { profileTables } from './lib/profileTables.js';
+import { profileTables } from './lib/profile-tables.js';
 import { startProfiler, type CpuProfile } from './lib/profiler.js';
 import { RESULTS_DIR } from './lib/results.js';
 import { bareDriver, frameDriver } from './transport/loops.js';

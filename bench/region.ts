@@ -9,10 +9,10 @@
 import { openDevice, type ClientOptions, type Device } from '../src/client/index.js';
 import { interleave, type Runner } from './lib/interleave.js';
 import { intOption, type Benchmark } from './lib/types.js';
-import { startServer, type ServerProcess } from './lib/vfuServer.js';
+import { startServer, type ServerProcess } from './lib/vfu-server.js';
 import { cRunner, coalesceAllRunner, deviceRunners, postedMessages, type RegionBatch } from './region/runners.js';
 import { poolBatches, regionReport } from './region/report.js';
-import { compileCBaseline } from './transport/cBaseline.js';
+import { compileCBaseline } from './transport/c-baseline.js';
 import { place } from './transport/placement.js';
 
 /** The benchmark, for the registry of bench/run.ts. */

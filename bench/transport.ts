@@ -6,7 +6,7 @@
  * (--pin=same|cross|none, default same) because CPU placement otherwise dominates the figures.
  */
 import { intOption, type Benchmark } from './lib/types.js';
-import { compileCBaseline } from './transport/cBaseline.js';
+import { compileCBaseline } from './transport/c-baseline.js';
 import { place } from './transport/placement.js';
 import { pool, transportReport } from './transport/report.js';
 import { variants, type Batch, type Session } from './transport/variants.js';

@@ -5,9 +5,9 @@
  */
 import type { Device } from '../../src/client/index.js';
 import { openBenchClient, type BenchClient, type DmaModeName } from '../lib/client.js';
-import { BENCH_BAR, BenchReg, DmaOp, MAX_DMA_SIZE, dmaPattern, encodeDmaCommand, type DmaCommand } from '../devices/benchDevice.js';
+import { BENCH_BAR, BenchReg, DmaOp, MAX_DMA_SIZE, dmaPattern, encodeDmaCommand, type DmaCommand } from '../devices/bench-device.js';
 import type { Runner } from '../lib/interleave.js';
-import type { ServerProcess } from '../lib/vfuServer.js';
+import type { ServerProcess } from '../lib/vfu-server.js';
 
 /** One batch: bytes moved and the device's time for them. */
 export interface DmaBatch {

@@ -1,6 +1,6 @@
 /** A benchmark client with its guest memory, opened on a benchmark server in fd or message mode. */
 import { openDevice, guestMemory, type ClientOptions, type Device, type GuestMemory } from '../../src/client/index.js';
-import type { ServerProcess } from './vfuServer.js';
+import type { ServerProcess } from './vfu-server.js';
 
 /** How the client offers guest memory; `message` takes no fd at all from the server either. */
 export const DMA_MODES: Readonly<Record<'fd' | 'message', ClientOptions>> = {

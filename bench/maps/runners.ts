@@ -6,7 +6,7 @@
 import { guestMemory, type Device, type MemorySection } from '../../src/client/index.js';
 import { openBenchClient, type BenchClient, type DmaModeName } from '../lib/client.js';
 import type { Runner } from '../lib/interleave.js';
-import type { ServerProcess } from '../lib/vfuServer.js';
+import type { ServerProcess } from '../lib/vfu-server.js';
 
 /** One run: milliseconds of its map half and of its unmap half (only `mapMs` for a run that is not split). */
 export interface MapsRun {

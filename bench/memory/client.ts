@@ -8,7 +8,7 @@
  */
 import { concatMap, lastValueFrom, merge, mergeMap, range, take, tap } from 'rxjs';
 import { openDevice, type Device } from '../../src/client/index.js';
-import { BENCH_BAR, BenchReg, MEMORY_SIZE, decodeMemory, memorySnapshot, type MemorySnapshot } from '../devices/benchDevice.js';
+import { BENCH_BAR, BenchReg, MEMORY_SIZE, decodeMemory, memorySnapshot, type MemorySnapshot } from '../devices/bench-device.js';
 
 /** One snapshot. */
 export interface Checkpoint {

@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { serve, type ServerLimits } from '../../src/server/index.js';
-import { benchDevice } from '../devices/benchDevice.js';
+import { benchDevice } from '../devices/bench-device.js';
 import { startProfiler, type Profiler } from '../lib/profiler.js';
 
 const [socketPath, limitsJson] = process.argv.slice(2);

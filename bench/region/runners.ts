@@ -1,9 +1,9 @@
 /** The measured batches of the region benchmark, each a Runner of bench/lib/interleave.ts. */
 import { concat, concatMap, lastValueFrom, mergeMap, range } from 'rxjs';
 import type { Device } from '../../src/client/index.js';
-import { BENCH_BAR, BenchReg } from '../devices/benchDevice.js';
+import { BENCH_BAR, BenchReg } from '../devices/bench-device.js';
 import type { Runner } from '../lib/interleave.js';
-import type { CBaseline } from '../transport/cBaseline.js';
+import type { CBaseline } from '../transport/c-baseline.js';
 
 /** One batch: how many operations, how long they took, and each one's latency when timed one by one. */
 export interface RegionBatch {

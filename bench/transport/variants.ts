@@ -1,6 +1,6 @@
 /** The variants of the transport benchmark, each opened once and then run in measured batches. */
 import type { Channel } from '../../src/native/index.js';
-import type { CBaseline, CRun } from './cBaseline.js';
+import type { CBaseline, CRun } from './c-baseline.js';
 import { bareDriver, frameDriver, type Driver } from './loops.js';
 import { spawnPeer, type PeerKind } from './peer.js';
 

@@ -1,5 +1,5 @@
 /** The markdown report of one CPU profile: self time by source and by function, and time charged to project frames. */
-import { summarizeProfile, type ProfileSummary } from './profileSummary.js';
+import { summarizeProfile, type ProfileSummary } from './profile-summary.js';
 import type { CpuProfile } from './profiler.js';
 import { markdownTable } from './table.js';
 
