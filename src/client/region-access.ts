@@ -1,9 +1,9 @@
 import { concatMap, from, ignoreElements, lastValueFrom, map, Observable, toArray, type Subscriber, type Unsubscribable } from 'rxjs';
 import { splitTransfer, type Transfer } from '../operators/chunk-transfers.js';
 import { Command } from '../protocol/constants.js';
-import { REGION_ACCESS_SIZE } from '../protocol/region-access.js';
+import { REGION_ACCESS_SIZE, checkWriteReply, encodeReadFast, encodeWriteFast, readReplyData } from '../protocol/region-access.js';
 import type { RegionInfo } from '../protocol/region-info.js';
-import { checkWriteReply, encodeReadFast, encodeWriteFast, readReplyData } from './access-codec.js';
+
 import { call$, dropFds, relay, type Wire } from './call.js';
 import { areaFor, type MappedArea } from './mmap-regions.js';
 

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkWriteReply, encodeReadFast, encodeWriteFast, readReplyData } from '../../src/client/access-codec.js';
+import { checkWriteReply, encodeReadFast, encodeWriteFast, readReplyData } from '../../src/protocol/region-access.js';
 import * as p from '../../src/protocol/index.js';
 
 const HIGH = 0x1_2345_6789_ab; // above 2^32: both halves of the u64 matter
