@@ -84,13 +84,13 @@ export const bareDriver = (channel: Channel): Driver => {
 
 /**
  * Framework: connection + endpoint, one awaited request per round trip, as a caller of the
- * public API would write it: `endpoint.call` (what the Promise facade uses), or with `observable`
- * `firstValueFrom(endpoint.request(...))`.
+ * public API would write it: a promise as the waiter of `endpoint.issue` (the request primitive the
+ * Promise facade uses), or with `observable` `firstValueFrom(endpoint.request(...))`.
  */
 export const frameDriver = (channel: Channel, observable = false): Driver => {
   const closeFd = (fd: number) => native.close(fd);
   const ep = endpoint(connection(channel, { closeFd }), { timeoutMs: 0, closeFd });
-  const once = observable ? () => firstValueFrom(ep.request(Command.DEVICE_RESET)) : () => ep.call(Command.DEVICE_RESET);
+  const once = observable ? () => firstValueFrom(ep.request(Command.DEVICE_RESET)) : () => new Promise((settle, fail) => void ep.issue(Command.DEVICE_RESET, undefined, { settle, fail }));
   return {
     batch: async (count) => {
       const rtt = new Float64Array(count);

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { guestMemory, openDevice, type Interrupt } from '../../src/client/index.js';
+import type { Observable } from 'rxjs';
+import { guestMemory, openDevice, type ClientDevice, type Device, type Interrupt } from '../../src/client/index.js';
 import { native } from '../../src/native/index.js';
 import * as p from '../../src/protocol/index.js';
 import { socketPeer } from './fixtures/peers.js';
@@ -54,6 +55,33 @@ test('dmaSettled rejects with the failure of the latest transaction', async () =
   assert.instance(err, p.LimitError);
   await dev.close();
   memory.close();
+  server.close();
+});
+
+// The facade is derived from ClientDevice: these fail to compile if the derivation drifts.
+type Is<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const typeChecks: [
+  Is<ReturnType<Device['interrupts']>, AsyncIterableIterator<Interrupt>>,
+  Is<ReturnType<Device['closed']>, Promise<p.DisconnectedError>>,
+  Is<Parameters<Device['maskInterrupts']>, Parameters<ClientDevice['maskInterrupts']>>,
+  Is<ReturnType<Device['fence']>, Promise<void>>,
+  Is<Device['caps'], ClientDevice['caps']>,
+  Is<ClientDevice['trace$'] extends Observable<infer T> ? AsyncIterableIterator<T> : never, ReturnType<Device['trace']>>,
+] = [true, true, true, true, true, true];
+
+test('the facade has every member of the Observable device, streams without their $, and stats live', async () => {
+  const server = socketPeer();
+  const dev = await openDevice({ socketPath: server.path });
+  const expected = Object.keys(dev.rx).map((k) => k.replace(/\$$/, '')).concat('rx').sort();
+  assert.equal(Object.keys(dev).sort(), expected);
+  assert.equal(typeChecks.length, 6);
+  const before = dev.stats.pending;
+  const read = dev.region(2).read(0, 1);
+  assert.is(dev.stats.pending, before + 1, 'stats is read through, not copied');
+  await read;
+  const closed = dev.closed();
+  await dev.close();
+  assert.instance(await closed, p.DisconnectedError, 'closed() resolves with the cause');
   server.close();
 });
 

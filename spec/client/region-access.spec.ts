@@ -1,7 +1,7 @@
 import { firstValueFrom, lastValueFrom, type Observable } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { realizeOn$, type ClientOptions } from '../../src/client/index.js';
+import { promiseDevice, realizeOn$, type ClientOptions } from '../../src/client/index.js';
 import * as p from '../../src/protocol/index.js';
 import { defaultRegions, memfdRegion, type FakeSpec } from './fixtures/fake-device.js';
 import { mockPeer } from './fixtures/peers.js';
@@ -106,9 +106,9 @@ test('accesses inside a mapped area use the mapping and send nothing, by Observa
   assert.equal([...(await firstValueFrom(dev.region(0).read(0x10, 2)))], [0x5a, 0x5a]);
   await done(dev.region(0).write(0x20, Buffer.of(1, 2)));
   assert.equal([...(await firstValueFrom(dev.region(0).read(0x20, 2)))], [1, 2]);
-  // The promise accessors too.
-  await dev.region(0).writeAsync(0x30, Buffer.of(3, 4));
-  assert.equal([...(await dev.region(0).readAsync(0x2f, 3))], [0x5a, 3, 4]);
+  // The Promise facade's too.
+  await promiseDevice(dev).region(0).write(0x30, Buffer.of(3, 4));
+  assert.equal([...(await promiseDevice(dev).region(0).read(0x2f, 3))], [0x5a, 3, 4]);
   assert.equal(peer.device.received, []);
   await done(dev.close());
   bar.close();
@@ -119,16 +119,16 @@ test('a server that shrinks a mapped BAR\'s memfd cannot crash the client: the a
   const regions = defaultRegions();
   regions[0] = { info: { index: 0, size: 0x2000, flags: RegionFlags.READ | RegionFlags.WRITE | RegionFlags.MMAP, offset: 0 }, fd: bar.make };
   const { peer, dev } = await open({ regions });
-  assert.equal([...(await dev.region(0).readAsync(0x1800, 2))], [0x5a, 0x5a], 'mapped while the file is whole');
+  assert.equal([...(await promiseDevice(dev).region(0).read(0x1800, 2))], [0x5a, 0x5a], 'mapped while the file is whole');
   assert.equal(peer.device.received, []);
   bar.truncate(0x1000);
   // Past the new end: the mapping faults (no SIGBUS death), the read goes by REGION_READ instead.
   const expected = [...peer.device.data[0]!.subarray(0x1800, 0x1802)];
-  assert.equal([...(await dev.region(0).readAsync(0x1800, 2))], expected);
+  assert.equal([...(await promiseDevice(dev).region(0).read(0x1800, 2))], expected);
   assert.equal(reads(peer), [{ offset: 0x1800, region: 0, count: 2 }]);
   // The area is given up: the rest of the region goes by message too, writes included.
-  await dev.region(0).readAsync(0x10, 4);
-  await dev.region(0).writeAsync(0x1900, Buffer.of(1, 2), { posted: false });
+  await promiseDevice(dev).region(0).read(0x10, 4);
+  await promiseDevice(dev).region(0).write(0x1900, Buffer.of(1, 2), { posted: false });
   assert.equal(reads(peer).length, 2);
   assert.equal(writes(peer).map((w) => [w.offset, w.count]), [[0x1900, 2]]);
   await done(dev.close());
@@ -198,24 +198,24 @@ test('an access outside the region is refused locally with RangeError', async ()
   await done(dev.close());
 });
 
-// readAsync/writeAsync: the promise accessors the Promise facade uses; same messages, same errors.
-test('readAsync and writeAsync send what read and write send, in pieces above max_data_xfer_size', async () => {
+// The Promise facade's read and write (the request primitive with a promise as its sink): same messages, same errors.
+test('the facade\'s read and write send what read and write send, in pieces above max_data_xfer_size', async () => {
   const { peer, dev } = await open({ caps: { max_data_xfer_size: 1024 }, regions: bigBar(4096) });
   pattern(4096).copy(peer.device.data[0]!);
-  const r = dev.region(0);
-  assert.ok((await r.readAsync(0, 4)).equals(pattern(4)));
-  assert.ok((await r.readAsync(100, 1025)).equals(pattern(4096).subarray(100, 1125)));
+  const r = promiseDevice(dev).region(0);
+  assert.ok((await r.read(0, 4)).equals(pattern(4)));
+  assert.ok((await r.read(100, 1025)).equals(pattern(4096).subarray(100, 1125)));
   assert.equal(reads(peer).map((x) => [x.offset, x.count]), [[0, 4], [100, 1024], [1124, 1]]);
-  await r.writeAsync(0, pattern(8), { posted: false });
-  await r.writeAsync(8, pattern(1025), { posted: false });
-  await r.writeAsync(2000, Buffer.of(7));
+  await r.write(0, pattern(8), { posted: false });
+  await r.write(8, pattern(1025), { posted: false });
+  await r.write(2000, Buffer.of(7));
   await done(dev.fence());
   assert.equal(writes(peer).map((w) => [w.offset, w.count, w.posted]), [[0, 8, false], [8, 1024, false], [1032, 1, false], [2000, 1, true]]);
   assert.is(peer.device.data[0]![2000], 7);
   await done(dev.close());
 });
 
-test('readAsync and writeAsync reject with the typed error of the request, or RangeError locally', async () => {
+test('the facade\'s read and write reject with the typed error of the request, or RangeError locally', async () => {
   const { peer, dev } = await open({
     override: (f) => {
       if (f.header.command === Command.REGION_WRITE) return { errno: p.Errno.EIO };
@@ -224,16 +224,16 @@ test('readAsync and writeAsync reject with the typed error of the request, or Ra
       return r.region === 0 ? { payload: p.encodeRegionReadReply({ offset: r.offset, region: r.region, data: Buffer.alloc(r.count - 1) }) } : 'default';
     },
   });
-  const short = await dev.region(0).readAsync(0, 8).catch((e: unknown) => e);
+  const short = await promiseDevice(dev).region(0).read(0, 8).catch((e: unknown) => e);
   assert.instance(short, p.MalformedMessageError);
   assert.match((short as Error).message, /short read: 7 of 8/);
-  const remote = await dev.region(0).writeAsync(0, Buffer.of(1), { posted: false }).catch((e: unknown) => e);
+  const remote = await promiseDevice(dev).region(0).write(0, Buffer.of(1), { posted: false }).catch((e: unknown) => e);
   assert.instance(remote, p.RemoteError);
   assert.is((remote as p.RemoteError).errnoName, 'EIO');
   peer.device.received.length = 0;
-  const range = await dev.region(1).readAsync(0xff, 2).catch((e: unknown) => e);
+  const range = await promiseDevice(dev).region(1).read(0xff, 2).catch((e: unknown) => e);
   assert.instance(range, RangeError);
-  assert.instance(await dev.region(1).writeAsync(0xff, Buffer.alloc(2)).catch((e: unknown) => e), RangeError);
+  assert.instance(await promiseDevice(dev).region(1).write(0xff, Buffer.alloc(2)).catch((e: unknown) => e), RangeError);
   assert.equal(peer.device.received, []);
   assert.not.ok(peer.conn.closed);
   await done(dev.close());

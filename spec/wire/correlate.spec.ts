@@ -2,7 +2,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { VirtualTimeScheduler, map, type Observable } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createCorrelator } from '../../src/wire/correlate.js';
+import { createCorrelator, type CallOptions, type DirectCorrelator } from '../../src/wire/correlate.js';
 import { correlator } from '../../src/wire/stream-correlator.js';
 import { Command } from '../../src/protocol/constants.js';
 import { DisconnectedError, MalformedMessageError, RemoteError, ReplyTimeoutError } from '../../src/protocol/errors.js';
@@ -174,18 +174,21 @@ const direct = (timeoutMs = 0, failSend?: Error) => {
   );
   return { c, sent, closed, vts };
 };
+/** A request issued with a promise as its waiter: how a caller awaits one reply on the primitive. */
+const call = (c: DirectCorrelator, command: number, payload?: Buffer, options?: CallOptions): Promise<Frame> =>
+  new Promise<Frame>((settle, fail) => void c.issue(command, payload, { settle, fail }, options));
 const settle = <T>(p: Promise<T>): Promise<{ value?: T; error?: unknown }> =>
   p.then(
     (value) => ({ value }),
     (error: unknown) => ({ error }),
   );
 
-test('call resolves with its own reply, out of order with other calls and requests', async () => {
+test('an issued request resolves with its own reply, out of order with other calls and requests', async () => {
   const { c, sent } = direct();
-  const first = c.call(R, Buffer.from('one'));
+  const first = call(c, R, Buffer.from('one'));
   const tags: string[] = [];
   c.request(R).subscribe((f) => tags.push(f.payload.toString()));
-  const third = c.call(R);
+  const third = call(c, R);
   assert.equal(sent.map((m) => [m.id, m.command, m.flags]), [[0, R, 0], [1, R, 0], [2, R, 0]]);
   assert.equal(sent[0]!.payload, Buffer.from('one'));
   c.deliver(reply(2, 'C'));
@@ -197,10 +200,10 @@ test('call resolves with its own reply, out of order with other calls and reques
   assert.is(c.stats.pending, 0);
 });
 
-test('call rejects with RemoteError on an error reply and as malformed on another command, closing the fds', async () => {
+test('an issued request rejects with RemoteError on an error reply and as malformed on another command, closing the fds', async () => {
   const { c, closed } = direct();
-  const remote = settle(c.call(R));
-  const wrong = settle(c.call(R));
+  const remote = settle(call(c, R));
+  const wrong = settle(call(c, R));
   c.deliver(replyFrame(0, R, Buffer.alloc(0), 22, [5]));
   c.deliver(replyFrame(1, Command.REGION_WRITE, Buffer.alloc(0), undefined, [6]));
   const [a, b] = [await remote, await wrong];
@@ -210,14 +213,14 @@ test('call rejects with RemoteError on an error reply and as malformed on anothe
   assert.equal(closed, [5, 6]);
 });
 
-test('call times out through the scheduler; the late reply is dropped and its id stays out of use', async () => {
+test('an issued request times out through the scheduler; the late reply is dropped and its id stays out of use', async () => {
   const { c, sent, vts } = direct(10);
-  const late = settle(c.call(R));
+  const late = settle(call(c, R));
   vts.flush();
   const { error } = await late;
   assert.instance(error, ReplyTimeoutError);
   assert.match((error as Error).message, /REGION_READ/);
-  const next = c.call(R, undefined, { timeoutMs: 0 });
+  const next = call(c, R, undefined, { timeoutMs: 0 });
   assert.equal(sent.map((m) => m.id), [0, 1]);
   c.deliver(reply(0, 'late'));
   c.deliver(reply(1, 'B'));
@@ -225,9 +228,9 @@ test('call times out through the scheduler; the late reply is dropped and its id
   assert.is(c.stats.unmatchedReplies, 1);
 });
 
-test('a call answered in time cancels its timer', async () => {
+test('an issued request answered in time cancels its timer', async () => {
   const { c, vts } = direct(10);
-  const p = c.call(R);
+  const p = call(c, R);
   assert.is(vts.actions.length, 1);
   c.deliver(reply(0, 'A'));
   assert.is((await p).payload.toString(), 'A');
@@ -236,21 +239,21 @@ test('a call answered in time cancels its timer', async () => {
   assert.is(c.stats.pending, 0);
 });
 
-test('failAll rejects pending calls and every later one with the same cause', async () => {
+test('failAll rejects pending requests and every later one with the same cause', async () => {
   const { c, sent } = direct();
-  const pending = settle(c.call(R));
+  const pending = settle(call(c, R));
   const cause = new DisconnectedError('gone');
   c.failAll(cause);
-  const later = settle(c.call(R));
+  const later = settle(call(c, R));
   assert.is((await pending).error, cause);
   assert.is((await later).error, cause);
   assert.is(sent.length, 1);
 });
 
-test('a call whose send throws rejects with that error and frees its id', async () => {
+test('an issued request whose send throws rejects with that error and frees its id', async () => {
   const boom = new Error('closed');
   const { c } = direct(0, boom);
-  assert.is((await settle(c.call(R))).error, boom);
+  assert.is((await settle(call(c, R))).error, boom);
   assert.is(c.stats.pending, 0);
 });
 

@@ -1,4 +1,4 @@
-import { Observable, type Subscriber, type Unsubscribable } from 'rxjs';
+import { Observable, type Unsubscribable } from 'rxjs';
 import type { CallOptions, ReplyWaiter } from '../wire/correlate.js';
 import type { Frame } from '../protocol/frame.js';
 import type { Endpoint } from '../wire/endpoint.js';
@@ -17,46 +17,58 @@ export const dropFds = (wire: Wire, frame: Frame): Buffer => {
 };
 
 /**
- * Hands a request's outcome to the subscriber of the accessor that sent it. A class: its methods
- * are made once, where an observer literal would make closures per request; and it is the
- * request's only waiter (Endpoint.issue), so no Observable or Subscriber is made for the request.
+ * Where one request's outcome goes: `next` with its value (any number of times, usually once), then
+ * `complete`; or `error`. A Subscriber is one, and so is the Promise facade's settler: the request
+ * primitive below serves both, so neither adapter makes the other's objects.
+ */
+export interface Sink<T> {
+  next(value: T): void;
+  error(err: unknown): void;
+  complete(): void;
+}
+
+/**
+ * Hands a request's outcome to its sink. A class: its methods are made once, where an observer
+ * literal would make closures per request; and it is the request's only waiter (Endpoint.issue),
+ * so nothing else is made for the request.
  */
 class Relay<T> implements ReplyWaiter {
   constructor(
     private readonly wire: Wire,
-    private readonly subscriber: Subscriber<T>,
-    private readonly onReply: (reply: Buffer) => void,
+    private readonly sink: Sink<T>,
+    private readonly onReply: (reply: Buffer, sink: Sink<T>) => void,
   ) {}
 
   settle(frame: Frame): void {
     try {
-      this.onReply(dropFds(this.wire, frame));
+      this.onReply(dropFds(this.wire, frame), this.sink);
     } catch (err) {
-      this.subscriber.error(err);
+      this.sink.error(err);
       return;
     }
-    this.subscriber.complete();
+    this.sink.complete();
   }
 
   fail(err: unknown): void {
-    this.subscriber.error(err);
+    this.sink.error(err);
   }
 }
 
 /**
- * Sends a request on behalf of `subscriber`: `onReply` gets the reply payload (fds closed) and
- * emits what it wants; whatever it throws fails the subscriber, and so do the request's own errors.
- * What it returns cancels the request. No operator chain and no Observable of its own: this is
- * every register access's path.
+ * The client's one request primitive: sends `command` and hands the reply payload (fds closed) to
+ * `onReply`, which emits what it wants into `sink`; whatever it throws fails the sink, and so do
+ * the request's own errors. What it returns cancels the request. Every client request goes through
+ * here: call$ below, the region accessors' reads and writes, and the Promise facade's register
+ * accesses.
  */
 export const relay = <T>(
   wire: Wire,
-  subscriber: Subscriber<T>,
+  sink: Sink<T>,
   command: number,
   payload: Buffer,
-  onReply: (reply: Buffer) => void,
+  onReply: (reply: Buffer, sink: Sink<T>) => void,
   options?: CallOptions,
-): Unsubscribable => wire.endpoint.issue(command, payload, new Relay(wire, subscriber, onReply), options);
+): Unsubscribable => wire.endpoint.issue(command, payload, new Relay(wire, sink, onReply), options);
 
 /**
  * Sends a request and emits its reply payload decoded by `decode`; fds that came with the reply
@@ -69,4 +81,4 @@ export const call$ = <T>(
   payload: Buffer,
   decode: (reply: Buffer) => T,
   options?: CallOptions,
-): Observable<T> => new Observable<T>((subscriber) => relay(wire, subscriber, command, payload, (p) => subscriber.next(decode(p)), options));
+): Observable<T> => new Observable<T>((subscriber) => relay(wire, subscriber, command, payload, (p, sink) => sink.next(decode(p)), options));

@@ -1,10 +1,10 @@
-import { concatMap, from, ignoreElements, lastValueFrom, map, Observable, toArray, type Subscriber, type Unsubscribable } from 'rxjs';
+import { concatMap, from, ignoreElements, map, Observable, toArray, type Unsubscribable } from 'rxjs';
 import { splitTransfer, type Transfer } from '../operators/chunk-transfers.js';
 import { Command } from '../protocol/constants.js';
 import { REGION_ACCESS_SIZE, checkWriteReply, encodeReadFast, encodeWriteFast, readReplyData } from '../protocol/region-access.js';
 import type { RegionInfo } from '../protocol/region-info.js';
 
-import { call$, dropFds, relay, type Wire } from './call.js';
+import { call$, relay, type Sink, type Wire } from './call.js';
 import { areaFor, type MappedArea } from './mmap-regions.js';
 
 /** Options of one write. */
@@ -29,12 +29,13 @@ export interface ClientRegion {
   /** Writes `data` at `offset`; completes when written (posted: when handed to the socket). */
   write(offset: number, data: Buffer, options?: WriteOptions): Observable<never>;
   /**
-   * read() as a promise. A read of one piece is one awaited request (Endpoint.call), with no
-   * Observable or Subscriber made for it: the Promise facade's register reads.
+   * The request primitive under read(): the data goes to `sink` (next once, then complete), or the
+   * error does (RangeError outside the region, the request's typed error); returns what cancels it.
+   * For adapters that make nothing per access: the Promise facade's register reads are this.
    */
-  readAsync(offset: number, count: number): Promise<Buffer>;
-  /** write() as a promise; a write that waits for its reply is one awaited request, as readAsync. */
-  writeAsync(offset: number, data: Buffer, options?: WriteOptions): Promise<void>;
+  readTo(offset: number, count: number, sink: Sink<Buffer>): Unsubscribable | undefined;
+  /** The request primitive under write(): `sink` completes when written (posted: when handed to the socket). */
+  writeFrom(offset: number, data: Buffer, sink: Sink<never>, options?: WriteOptions): Unsubscribable | undefined;
 }
 
 /** What a region needs: the wire, its info and mapped areas, and the chunk sizes negotiated. */
@@ -63,13 +64,18 @@ const readPiece$ = (ctx: RegionContext, t: Transfer): Observable<Buffer> => {
 const writePiece$ = (ctx: RegionContext, t: Transfer, data: Buffer, posted: boolean): Observable<never> =>
   new Observable<never>((subscriber) => writeOne(ctx, subscriber, t.offset, data, posted));
 
-/** Sends one REGION_WRITE for `subscriber` (posted: No_reply, done once handed to the socket). */
-const writeOne = (ctx: RegionContext, subscriber: Subscriber<never>, offset: number, data: Buffer, posted: boolean): Unsubscribable | undefined => {
+/** Sends one REGION_WRITE for `sink` (posted: No_reply, done once handed to the socket). */
+const writeOne = (ctx: RegionContext, sink: Sink<never>, offset: number, data: Buffer, posted: boolean): Unsubscribable | undefined => {
   const request = { offset, region: ctx.info.index, count: data.length };
   const payload = encodeWriteFast(offset, request.region, data);
-  if (!posted) return relay(ctx.wire, subscriber, Command.REGION_WRITE, payload, (p) => checkWriteReply(p, request));
-  ctx.wire.endpoint.post(Command.REGION_WRITE, payload);
-  subscriber.complete();
+  if (!posted) return relay(ctx.wire, sink, Command.REGION_WRITE, payload, (p) => checkWriteReply(p, request));
+  try {
+    ctx.wire.endpoint.post(Command.REGION_WRITE, payload);
+  } catch (err) {
+    sink.error(err);
+    return undefined;
+  }
+  sink.complete();
   return undefined;
 };
 
@@ -128,64 +134,57 @@ const mappedWrite = (ctx: RegionContext, offset: number, data: Buffer): boolean 
   return !faulted(area, before);
 };
 
-const NOTHING = { defaultValue: undefined };
-
-const readAsync = async (ctx: RegionContext, offset: number, count: number): Promise<Buffer> => {
-  const mapped = mappedRead(ctx, offset, count);
-  if (mapped) return mapped;
-  if (count > ctx.readChunk) return lastValueFrom(readMany$(ctx, offset, count));
+/** read() of one region: the mmap fast path when one mapped area holds the range, else messages. */
+const readTo = (ctx: RegionContext, offset: number, count: number, sink: Sink<Buffer>): Unsubscribable | undefined => {
+  let mapped: Buffer | undefined;
+  try {
+    mapped = mappedRead(ctx, offset, count);
+  } catch (err) {
+    sink.error(err);
+    return undefined;
+  }
+  if (mapped) {
+    sink.next(mapped);
+    sink.complete();
+    return undefined;
+  }
+  if (count > ctx.readChunk) return readMany$(ctx, offset, count).subscribe(sink);
   const request = { offset, region: ctx.info.index, count };
-  const reply = await ctx.wire.endpoint.call(Command.REGION_READ, encodeReadFast(request));
-  return readReplyData(dropFds(ctx.wire, reply), request);
+  return relay(ctx.wire, sink, Command.REGION_READ, encodeReadFast(request), (p, to) => to.next(readReplyData(p, request)));
 };
 
-const writeAsync = async (ctx: RegionContext, offset: number, data: Buffer, options?: WriteOptions): Promise<void> => {
-  if (mappedWrite(ctx, offset, data)) return;
-  const posted = ctx.posted && options?.posted !== false;
-  if (data.length > ctx.writeChunk) return lastValueFrom(writeMany$(ctx, offset, data, posted), NOTHING);
-  if (posted) {
-    ctx.wire.endpoint.post(Command.REGION_WRITE, encodeWriteFast(offset, ctx.info.index, data));
-    return;
+/** write() of one region: through a writable mapped area when one holds the range, else messages. */
+const writeFrom = (ctx: RegionContext, offset: number, data: Buffer, sink: Sink<never>, options?: WriteOptions): Unsubscribable | undefined => {
+  let done: boolean;
+  try {
+    done = mappedWrite(ctx, offset, data);
+  } catch (err) {
+    sink.error(err);
+    return undefined;
   }
-  const request = { offset, region: ctx.info.index, count: data.length };
-  const reply = await ctx.wire.endpoint.call(Command.REGION_WRITE, encodeWriteFast(offset, request.region, data));
-  checkWriteReply(dropFds(ctx.wire, reply), request);
+  if (done) {
+    sink.complete();
+    return undefined;
+  }
+  const posted = ctx.posted && options?.posted !== false;
+  if (data.length > ctx.writeChunk) return writeMany$(ctx, offset, data, posted).subscribe(sink);
+  return writeOne(ctx, sink, offset, data, posted);
 };
 
 /**
  * Builds a region accessor: the mmap fast path when an access lies in one mapped area, else
- * messages. An access of one piece (every register access) subscribes its request directly: an
- * operator chain per request cost more client CPU than the request itself.
+ * messages. An access of one piece (every register access) hands its request to the request
+ * primitive directly: an operator chain per request cost more client CPU than the request itself.
  */
 export const clientRegion = (ctx: RegionContext): ClientRegion => ({
   index: ctx.info.index,
   info: ctx.info,
   areas: ctx.areas,
   posted: ctx.posted,
-  read: (offset, count) =>
-    new Observable<Buffer>((subscriber) => {
-      const mapped = mappedRead(ctx, offset, count);
-      if (mapped) {
-        subscriber.next(mapped);
-        subscriber.complete();
-        return undefined;
-      }
-      if (count > ctx.readChunk) return readMany$(ctx, offset, count).subscribe(subscriber);
-      const request = { offset, region: ctx.info.index, count };
-      return relay(ctx.wire, subscriber, Command.REGION_READ, encodeReadFast(request), (p) => subscriber.next(readReplyData(p, request)));
-    }),
-  write: (offset, data, options) =>
-    new Observable<never>((subscriber) => {
-      if (mappedWrite(ctx, offset, data)) {
-        subscriber.complete();
-        return undefined;
-      }
-      const posted = ctx.posted && options?.posted !== false;
-      if (data.length > ctx.writeChunk) return writeMany$(ctx, offset, data, posted).subscribe(subscriber);
-      return writeOne(ctx, subscriber, offset, data, posted);
-    }),
-  readAsync: (offset, count) => readAsync(ctx, offset, count),
-  writeAsync: (offset, data, options) => writeAsync(ctx, offset, data, options),
+  read: (offset, count) => new Observable<Buffer>((subscriber) => readTo(ctx, offset, count, subscriber)),
+  write: (offset, data, options) => new Observable<never>((subscriber) => writeFrom(ctx, offset, data, subscriber, options)),
+  readTo: (offset, count, sink) => readTo(ctx, offset, count, sink),
+  writeFrom: (offset, data, sink, options) => writeFrom(ctx, offset, data, sink, options),
 });
 
 /** Request payload bytes a REGION_WRITE adds around its data. */

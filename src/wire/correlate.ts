@@ -25,7 +25,7 @@ export interface ReplyWaiter {
   fail(err: unknown): void;
 }
 
-/** Options of one awaited request (a call always waits for its reply). */
+/** Options of one issued request (it always waits for its reply). */
 export type CallOptions = Omit<RequestOptions, 'noReply'>;
 
 /** Counters of a correlator, for monitoring and tests. */
@@ -46,19 +46,13 @@ export interface Correlator {
    */
   request(command: number, payload?: Buffer | readonly Buffer[], options?: RequestOptions): Observable<Frame>;
   /**
-   * The same request as a promise, for callers that await one reply: it resolves with the reply
-   * frame and rejects as the observable errors. It cannot be cancelled (the timeout still applies),
-   * and it costs no Observable or Subscriber: the Promise facade's every register access is one.
-   */
-  call(command: number, payload?: Buffer | readonly Buffer[], options?: CallOptions): Promise<Frame>;
-  /**
    * Sends a command with No_reply, at once: what request() with `noReply` does, with nothing to
    * subscribe to (posted writes). Throws what the connection throws (ClosedError), or the cause
    * the correlator was failed with.
    */
   post(command: number, payload?: Buffer | readonly Buffer[], fds?: readonly number[]): void;
   /**
-   * The primitive under request() and call(): sends a command whose outcome goes to `waiter`,
+   * The primitive under request(): sends a command whose outcome goes to `waiter`,
    * and returns what cancels it (a reply that comes later is dropped and counted). For a
    * composition that would otherwise wrap a request's Observable in its own: the waiter is its
    * only object per request.
@@ -92,14 +86,6 @@ class SubscriberWaiter implements ReplyWaiter {
   fail(err: unknown): void {
     this.subscriber.error(err);
   }
-}
-
-/** A call's promise, as a waiter. */
-class PromiseWaiter implements ReplyWaiter {
-  constructor(
-    readonly settle: (frame: Frame) => void,
-    readonly fail: (err: unknown) => void,
-  ) {}
 }
 
 /** A request awaiting its reply: its waiter, its timer, and how it is cancelled. */
@@ -217,12 +203,8 @@ export const createCorrelator = (send: (message: OutgoingMessage) => void, optio
       return undefined;
     });
 
-  const call = (command: number, payload?: Buffer | readonly Buffer[], req?: CallOptions) =>
-    new Promise<Frame>((resolve, reject) => void issue(command, payload, new PromiseWaiter(resolve, reject), req));
-
   return {
     request,
-    call,
     post,
     issue,
     deliver,

@@ -12,8 +12,6 @@ import type { TraceEvent } from './trace.js';
 export interface Endpoint {
   /** Sends a command; emits its reply frame (see Correlator.request). */
   request(command: number, payload?: Buffer | readonly Buffer[], options?: RequestOptions): Observable<Frame>;
-  /** Sends a command and resolves with its reply frame (see Correlator.call). */
-  call(command: number, payload?: Buffer | readonly Buffer[], options?: CallOptions): Promise<Frame>;
   /** Sends a command with No_reply (see Correlator.post). */
   post(command: number, payload?: Buffer | readonly Buffer[], fds?: readonly number[]): void;
   /** Sends a command whose outcome goes to `waiter` (see Correlator.issue). */
@@ -84,7 +82,6 @@ export const endpoint = (conn: Connection, options: EndpointOptions): Endpoint =
   });
   return {
     request: corr.request,
-    call: corr.call,
     post: corr.post,
     issue: corr.issue,
     commands$: incoming.asObservable(),

@@ -22,7 +22,6 @@ export const correlator = (
   });
   return {
     request: core.request,
-    call: core.call,
     post: core.post,
     issue: core.issue,
     failAll: core.failAll,
