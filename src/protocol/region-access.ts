@@ -138,8 +138,12 @@ export const decodeRegionWriteReply = (payload: Buffer, request?: RegionAccess):
 
 const TWO_32 = 0x1_0000_0000;
 
-/** The region access struct (offset u64, region u32, count u32) followed by `data` if any. */
-const encode = (offset: number, region: number, count: number, data?: Buffer): Buffer => {
+/**
+ * The region access struct (offset u64, region u32, count u32) followed by `data` if any, for
+ * fields already checked (safe non-negative offset, u32 region and count): requests of the
+ * client's accessor and the server's replies, which echo a decoded request.
+ */
+export const encodeRegionAccessFast = (offset: number, region: number, count: number, data?: Buffer): Buffer => {
   // Every byte is written below: no zero-fill, and small buffers come from Node's pool.
   const buf = Buffer.allocUnsafe(REGION_ACCESS_SIZE + (data?.length ?? 0));
   buf.writeUInt32LE(offset % TWO_32, 0);
@@ -155,10 +159,10 @@ const encode = (offset: number, region: number, count: number, data?: Buffer): B
  * non-negative offset, u32 region and count): the checked protocol encoder costs more than the rest
  * of the request on this path.
  */
-export const encodeReadFast = (a: RegionAccess): Buffer => encode(a.offset, a.region, a.count);
+export const encodeReadFast = (a: RegionAccess): Buffer => encodeRegionAccessFast(a.offset, a.region, a.count);
 
 /** Encodes a REGION_WRITE request of checked fields (see encodeReadFast); count is the data length. */
-export const encodeWriteFast = (offset: number, region: number, data: Buffer): Buffer => encode(offset, region, data.length, data);
+export const encodeWriteFast = (offset: number, region: number, data: Buffer): Buffer => encodeRegionAccessFast(offset, region, data.length, data);
 
 /** Whether a reply's access struct echoes the request exactly, with `dataBytes` bytes after it. */
 const echoes = (p: Buffer, a: RegionAccess, dataBytes: number): boolean =>

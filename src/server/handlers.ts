@@ -1,26 +1,26 @@
 /**
- * Region handlers as operators: plain functions are lifted into one, and each handler is wired
- * to an access subject whose results are matched back to their access by identity. Function
- * handlers are also called directly, so a synchronous answer costs no stream at all.
+ * Region handlers as operators: plain functions are lifted into one, and each operator handler
+ * is wired once to an access subject whose results are matched back to their access by
+ * identity. Function handlers are called directly. Either way a synchronous answer costs no
+ * stream at all.
  */
 import {
-  EMPTY,
   NEVER,
   Observable,
   Subject,
   concatMap,
   defer,
-  filter,
   ignoreElements,
   isObservable,
   last,
   map,
-  merge,
   of,
   share,
   take,
+  tap,
   throwIfEmpty,
   catchError,
+  type Subscriber,
 } from 'rxjs';
 import { Errno } from '../protocol/errno.js';
 import { DeviceError } from './errors.js';
@@ -94,28 +94,90 @@ const functionPort = (fns: RegionFunctions, ctx: DeviceContext): HandlerPort => 
   run$: NEVER,
 });
 
+/** An access handed to an operator and not answered yet: its result, or who waits for it. */
+interface Slot {
+  result?: AccessResult;
+  failed?: Error;
+  subscriber?: Subscriber<Buffer | undefined>;
+}
+
+const stoppedError = (a: RegionAccess): DeviceError => new DeviceError(Errno.EIO, `region ${a.region} handler has stopped`);
+
+/** Hands a result to the subscriber that waits for it. */
+const answer = (subscriber: Subscriber<Buffer | undefined>, r: AccessResult): void => {
+  let data: Buffer | undefined;
+  try {
+    data = settle(r);
+  } catch (err) {
+    subscriber.error(err);
+    return;
+  }
+  subscriber.next(data);
+  subscriber.complete();
+};
+
 /**
- * Wires a handler to its own access stream. The results stream is shared and never restarted,
- * so a stateful operator keeps its state; an access whose handler stream has ended fails with EIO.
+ * Wires an operator handler to its own access stream, subscribed once for the device's lifetime
+ * (run$, or the first access if nothing ran it): a stateful operator keeps its state, and an
+ * access costs one `next` into it. Results are matched to their access by identity; one that
+ * comes back while the access is being pushed (a synchronous operator, as a `scan` is) is
+ * answered in place, with no stream built. Only an access the operator answers later gets an
+ * Observable. Once the operator's stream ends, pending and later accesses fail with EIO.
  */
 export const wireHandler = (handler: RegionHandler, ctx: DeviceContext): HandlerPort => {
   if (typeof handler !== 'function') return functionPort(handler, ctx);
   const accesses = new Subject<RegionAccess>();
+  const waiting = new Map<RegionAccess, Slot>();
+  let stopped = false;
+
+  const deliver = (r: AccessResult): void => {
+    const slot = waiting.get(r.access);
+    if (!slot) return; // not an access of ours, or one already answered: ignored
+    waiting.delete(r.access);
+    if (slot.subscriber) answer(slot.subscriber, r);
+    else slot.result = r;
+  };
+  const stop = (): void => {
+    stopped = true;
+    for (const [a, slot] of waiting) {
+      if (slot.subscriber) slot.subscriber.error(stoppedError(a));
+      else slot.failed = stoppedError(a);
+    }
+    waiting.clear();
+  };
   const results$ = defer(() => handler(accesses.asObservable(), ctx)).pipe(
+    tap({ next: deliver, error: stop, complete: stop }),
     share({ resetOnError: false, resetOnComplete: false, resetOnRefCountZero: false }),
   );
-  const access = (a: RegionAccess): Observable<Buffer | undefined> =>
-    // The result filter is subscribed before the access is pushed: a handler may answer synchronously.
-    merge(
-      results$.pipe(
-        filter((r) => r.access === a),
-        take(1),
-        throwIfEmpty(() => new DeviceError(Errno.EIO, `region ${a.region} handler has stopped`)),
-      ),
-      defer(() => {
-        accesses.next(a);
-        return EMPTY;
-      }),
-    ).pipe(map(settle));
-  return { access, run$: results$.pipe(ignoreElements()) };
+  // Connects the operator when an access comes before anything ran it (a failure is run$'s to report).
+  let connected = false;
+  const connect = (): void => {
+    if (connected) return;
+    connected = true;
+    results$.subscribe({ error: () => undefined });
+  };
+  const run$ = defer(() => {
+    connected = true;
+    return results$.pipe(ignoreElements());
+  });
+
+  const access = (a: RegionAccess): HandlerAnswer => {
+    if (stopped) throw stoppedError(a);
+    connect();
+    const slot: Slot = {};
+    waiting.set(a, slot);
+    accesses.next(a);
+    if (slot.result) return settle(slot.result);
+    if (slot.failed) throw slot.failed;
+    return new Observable<Buffer | undefined>((subscriber) => {
+      if (slot.result) return answer(subscriber, slot.result);
+      if (slot.failed) return subscriber.error(slot.failed);
+      slot.subscriber = subscriber;
+      return () => {
+        slot.subscriber = undefined;
+        waiting.delete(a);
+      };
+    });
+  };
+  return { access, run$ };
 };

@@ -44,7 +44,11 @@ export interface RegionFunctions {
 /**
  * A region handler as an operator over the region's access stream, subscribed once for the
  * device's lifetime (so a `scan` inside it keeps register state across clients). It must emit
- * one AccessResult per access, in any order.
+ * one AccessResult per access, in any order. An access is pushed into it with one `next`; a result
+ * emitted during that push is answered once the push returns (no stream is built for it), so what
+ * the operator does synchronously in the same push (DMA requests by message, say) goes out before
+ * the reply, as a libvfio-user callback runs to completion before its reply. A result emitted
+ * later is answered then; the fold serves no other command meanwhile.
  */
 export type RegionOperator = (access$: Observable<RegionAccess>, ctx: DeviceContext) => Observable<AccessResult>;
 

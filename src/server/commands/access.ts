@@ -1,6 +1,6 @@
 /** REGION_READ, REGION_WRITE and REGION_WRITE_MULTI. */
 import { Observable, catchError, concatMap, isObservable, last, map, of } from 'rxjs';
-import { decodeRegionReadRequest, decodeRegionWriteRequest, encodeRegionReadReply, encodeRegionWriteReply } from '../../protocol/region-access.js';
+import { decodeRegionReadRequest, decodeRegionWriteRequest, encodeRegionAccessFast } from '../../protocol/region-access.js';
 import { decodeWriteMultiRequest, encodeWriteMultiReply, type WriteMultiEntry } from '../../protocol/write-multi.js';
 import { isNoReply } from '../../protocol/header.js';
 import { errnoOf } from '../errors.js';
@@ -10,7 +10,7 @@ import type { Runtime } from '../runtime.js';
 import type { DeviceState } from '../state.js';
 import type { CommandHandler, Outcome } from './types.js';
 
-const limitsOf = (rt: Runtime) => ({ maxDataXferSize: rt.options.limits.maxDataXferSize });
+const EMPTY_DATA = Buffer.alloc(0);
 
 /** Applies `f` to an answer, in place when it is plain (the synchronous path allocates no stream). */
 const then = <T, R>(answer: T | Observable<T>, f: (value: T) => R): R | Observable<R> =>
@@ -18,22 +18,23 @@ const then = <T, R>(answer: T | Observable<T>, f: (value: T) => R): R | Observab
 
 /** REGION_READ: count at most our max_data_xfer_size (E2BIG), inside the region (EINVAL). */
 export const regionRead: CommandHandler = (rt, state, frame) => {
-  const req = decodeRegionReadRequest(frame.payload, limitsOf(rt));
+  const req = decodeRegionReadRequest(frame.payload, rt.options.limits);
   const access = { kind: 'read', region: req.region, offset: req.offset, count: req.count } as const;
-  return then(accessRegion(rt, state, access), (o): Outcome => ({
-    state: o.state,
-    payload: encodeRegionReadReply({ offset: req.offset, region: req.region, data: o.data ?? Buffer.alloc(0) }),
-  }));
+  // The reply echoes the decoded (so checked) request: the fast encoder, with no zero-fill.
+  return then(accessRegion(rt, state, access), (o): Outcome => {
+    const data = o.data ?? EMPTY_DATA;
+    return { state: o.state, payload: encodeRegionAccessFast(req.offset, req.region, data.length, data) };
+  });
 };
 
 /** REGION_WRITE: the data length must equal count (EINVAL); the reply echoes offset, region and count. */
 export const regionWrite: CommandHandler = (rt, state, frame) => {
-  const req = decodeRegionWriteRequest(frame.payload, limitsOf(rt));
-  const access = { kind: 'write', region: req.region, offset: req.offset, data: Buffer.from(req.data ?? Buffer.alloc(0)) } as const;
+  const req = decodeRegionWriteRequest(frame.payload, rt.options.limits);
+  const access = { kind: 'write', region: req.region, offset: req.offset, data: Buffer.from(req.data ?? EMPTY_DATA) } as const;
   // The handler gets its own copy of the data: the message's buffer can take the next one.
   frame.release?.();
   // A posted write gets no reply: nothing to encode.
-  const payload = isNoReply(frame.header) ? undefined : encodeRegionWriteReply({ offset: req.offset, region: req.region, count: req.count });
+  const payload = isNoReply(frame.header) ? undefined : encodeRegionAccessFast(req.offset, req.region, req.count);
   return then(accessRegion(rt, state, access), (o): Outcome => ({ state: o.state, payload }));
 };
 
