@@ -80,10 +80,12 @@ const asDisconnect = (err: unknown): DisconnectedError =>
 
 /**
  * Wraps a native channel as a Connection. The only place that touches the socket.
- * The first message after each read of the socket is written at once (a reply, or the request that
- * follows a reply, waits for nothing); small fd-less messages after it are gathered and written with
- * one sendmsg when the current task's microtasks run, so bursts of posted writes or pipelined
- * requests cost few syscalls. The ping-pong of a synchronous caller thus never schedules anything.
+ * Small fd-less messages sent while the frames of one read are handled (a server's replies) are
+ * gathered and written together, with one sendmsg, once every frame of the read is handled. Outside
+ * a read, the first message after each read is written at once (the request that follows a reply
+ * waits for nothing) and the small ones after it are gathered and written when the current task's
+ * microtasks run, so bursts of posted writes or pipelined requests cost few syscalls. The ping-pong
+ * of a synchronous caller never schedules anything.
  */
 export const connection = (channel: Channel, options: ConnectionOptions): Connection => {
   const trace = new Subject<TraceEvent>();
@@ -94,6 +96,8 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
   let batching = false;
   // Reads of the socket so far, and the count when a message last went out at once.
   let reads = 0;
+  // Whether the frames of a read are being handled: what they send is gathered until the read ends.
+  let reading = false;
   let sentAtRead = -1;
   // The header of a message written at once: the channel is done with it when send() returns.
   const header = Buffer.alloc(HEADER_SIZE);
@@ -150,11 +154,16 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     channel.start({
       data: (bytes, fds, filled) => {
         reads++;
+        reading = true;
         try {
           frames.push(bytes, fds, filled);
         } catch (err) {
           fail!(asDisconnect(err));
+        } finally {
+          reading = false;
         }
+        // What the frames of this read answered goes out together, in one sendmsg.
+        flush();
       },
       end: () => fail!(new DisconnectedError('connection closed by peer')),
       error: (err) => fail!(asDisconnect(err)),
@@ -170,7 +179,7 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     const size = HEADER_SIZE + payloadLength(payload);
     if (trace.observed) trace.next(traceOf('out', { ...message, size, error: message.error ?? 0 }, fds?.length ?? 0, joined(payload)));
     const withFds = fds !== undefined && fds.length > 0;
-    if (!withFds && size < SEND_AT_ONCE_BYTES && sentAtRead === reads) {
+    if (!withFds && size < SEND_AT_ONCE_BYTES && (reading || sentAtRead === reads)) {
       // Gathered: its header must live until the flush.
       const own = Buffer.allocUnsafe(HEADER_SIZE);
       writeHeader(own, message, size);
@@ -180,7 +189,8 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
         else for (const piece of payload) batch.push(piece);
       }
       batchBytes += size;
-      if (!batching) {
+      // Sent while a read is handled: flushed when the read's frames are done, with no microtask.
+      if (!batching && !reading) {
         batching = true;
         void settled.then(flush);
       }

@@ -30,8 +30,11 @@ export const regionRead: CommandHandler = (rt, state, frame) => {
 /** REGION_WRITE: the data length must equal count (EINVAL); the reply echoes offset, region and count. */
 export const regionWrite: CommandHandler = (rt, state, frame) => {
   const req = decodeRegionWriteRequest(frame.payload, rt.options.limits);
-  const access = { kind: 'write', region: req.region, offset: req.offset, data: Buffer.from(req.data ?? EMPTY_DATA) } as const;
-  // The handler gets its own copy of the data: the message's buffer can take the next one.
+  // The data is a view of the message. A message in a pooled buffer (a large one, read directly) is
+  // copied out first, so its buffer can take the next one; any other message's bytes are never
+  // reused, and the handler may keep the view.
+  const data = req.data ?? EMPTY_DATA;
+  const access = { kind: 'write', region: req.region, offset: req.offset, data: frame.release ? Buffer.from(data) : data } as const;
   frame.release?.();
   // A posted write gets no reply: nothing to encode.
   const payload = isNoReply(frame.header) ? undefined : encodeRegionAccessFast(req.offset, req.region, req.count);
@@ -57,11 +60,11 @@ const posted = outcomeOf(false);
  * Runs the entries from `p.done` on: synchronous writes in a plain loop; at the first write
  * that answers with an Observable, the rest wait for it and continue from its outcome.
  */
-const writeFrom = (rt: Runtime, entries: readonly WriteMultiEntry[], p: Progress): Progress | Observable<Progress> => {
+const writeFrom = (rt: Runtime, entries: readonly WriteMultiEntry[], p: Progress, copy: boolean): Progress | Observable<Progress> => {
   let at = p;
   while (at.done < entries.length) {
     const e = entries[at.done];
-    const access = { kind: 'write', region: e.region, offset: e.offset, data: Buffer.from(e.data) } as const;
+    const access = { kind: 'write', region: e.region, offset: e.offset, data: copy ? Buffer.from(e.data) : e.data } as const;
     let answer: AccessAnswer;
     try {
       answer = accessRegion(rt, at.state, access);
@@ -75,7 +78,7 @@ const writeFrom = (rt: Runtime, entries: readonly WriteMultiEntry[], p: Progress
         map((o): Progress => ({ state: o.state, done: before.done + 1 })),
         catchError((err: unknown) => of({ ...before, errno: errnoOf(err) })),
         concatMap((next) => {
-          const rest = next.errno === undefined ? writeFrom(rt, entries, next) : next;
+          const rest = next.errno === undefined ? writeFrom(rt, entries, next, copy) : next;
           return isObservable(rest) ? rest : of(rest);
         }),
       );
@@ -91,5 +94,6 @@ const writeFrom = (rt: Runtime, entries: readonly WriteMultiEntry[], p: Progress
  */
 export const writeMulti: CommandHandler = (rt, state, frame) => {
   const req = decodeWriteMultiRequest(frame.payload);
-  return then(writeFrom(rt, req.entries, { state, done: 0 }), isNoReply(frame.header) ? posted : answered);
+  // Entries' data are views of the message, copied only when it sits in a pooled buffer (see regionWrite).
+  return then(writeFrom(rt, req.entries, { state, done: 0 }, frame.release !== undefined), isNoReply(frame.header) ? posted : answered);
 };
