@@ -42,18 +42,19 @@ const readAccess = (r: PayloadReader) => ({
 const HIGH_SAFE = 0x1fffff;
 
 /**
- * The access struct of a well-formed request read directly, or undefined for anything the checked
- * decoder below has to judge (short, offset past 2^53-1, count above the limit, wrong data length):
- * register accesses are the server's most frequent commands.
+ * Whether a request is well formed, judged directly: false for anything the checked decoder below
+ * has to judge (short, offset past 2^53-1, count above the limit, wrong data length). Register
+ * accesses are the server's most frequent commands.
  */
-const wellFormed = (payload: Buffer, limits: TransferLimits, dataBytes: (count: number) => number): RegionAccess | undefined => {
-  if (payload.length < REGION_ACCESS_SIZE) return undefined;
-  const hi = payload.readUInt32LE(4);
+const wellFormed = (payload: Buffer, limits: TransferLimits, dataBytes: (count: number) => number): boolean => {
+  if (payload.length < REGION_ACCESS_SIZE) return false;
   const count = payload.readUInt32LE(12);
-  if (hi > HIGH_SAFE || (limits.maxDataXferSize !== undefined && count > limits.maxDataXferSize)) return undefined;
-  if (payload.length !== REGION_ACCESS_SIZE + dataBytes(count)) return undefined;
-  return { offset: hi * 0x1_0000_0000 + payload.readUInt32LE(0), region: payload.readUInt32LE(8), count };
+  if (payload.readUInt32LE(4) > HIGH_SAFE || (limits.maxDataXferSize !== undefined && count > limits.maxDataXferSize)) return false;
+  return payload.length === REGION_ACCESS_SIZE + dataBytes(count);
 };
+
+/** The fields of a well-formed request (see wellFormed). */
+const offsetOf = (payload: Buffer): number => payload.readUInt32LE(4) * 0x1_0000_0000 + payload.readUInt32LE(0);
 
 const noData = (): number => 0;
 const countBytes = (count: number): number => count;
@@ -69,8 +70,7 @@ export const encodeRegionReadRequest = (x: { offset: number; region: number; cou
 
 /** Decodes a REGION_READ request (exactly 16 bytes; count checked against the limit if given). */
 export const decodeRegionReadRequest = (payload: Buffer, limits: TransferLimits = {}): RegionAccess => {
-  const fast = wellFormed(payload, limits, noData);
-  if (fast) return fast;
+  if (wellFormed(payload, limits, noData)) return { offset: offsetOf(payload), region: payload.readUInt32LE(8), count: payload.readUInt32LE(12) };
   const r = reader('REGION_READ', payload).exactly(REGION_ACCESS_SIZE);
   const x = readAccess(r);
   checkLimit(r, x.count, limits);
@@ -107,8 +107,9 @@ export const encodeRegionWriteRequest = (x: { offset: number; region: number; da
 
 /** Decodes a REGION_WRITE request: count must equal the data length exactly (as libvfio-user). */
 export const decodeRegionWriteRequest = (payload: Buffer, limits: TransferLimits = {}): RegionAccess => {
-  const fast = wellFormed(payload, limits, countBytes);
-  if (fast) return { offset: fast.offset, region: fast.region, count: fast.count, data: payload.subarray(REGION_ACCESS_SIZE) };
+  if (wellFormed(payload, limits, countBytes)) {
+    return { offset: offsetOf(payload), region: payload.readUInt32LE(8), count: payload.readUInt32LE(12), data: payload.subarray(REGION_ACCESS_SIZE) };
+  }
   const r = reader('REGION_WRITE', payload).need(REGION_ACCESS_SIZE);
   const x = readAccess(r);
   checkLimit(r, x.count, limits);

@@ -48,18 +48,25 @@ const read = (regs: Buffer, offset: number, count: number): Buffer => {
   return out;
 };
 
+/** A copy of the register file (the fold's snapshots are never changed in place). */
+const copyRegs = (regs: Buffer): Buffer => {
+  const next = Buffer.allocUnsafe(REGS);
+  for (let i = 0; i < REGS; i++) next[i] = regs[i]!;
+  return next;
+};
+
 const write = (regs: Buffer, offset: number, data: Buffer): Buffer => {
-  const next = Buffer.from(regs);
-  data.forEach((v, i) => {
-    const at = offset + i;
-    if (at >= REGS) return;
+  const next = copyRegs(regs);
+  const end = Math.min(offset + data.length, REGS);
+  for (let at = offset; at < end; at++) {
+    const v = data[at - offset]!;
     next[at] = ((next[at]! & ~WRITABLE[at]!) | (v & WRITABLE[at]!)) & ~(v & RW1C[at]!) & 0xff;
-  });
+  }
   return next;
 };
 
 const setInputs = (regs: Buffer, value: number): GpioState => {
-  const next = Buffer.from(regs);
+  const next = copyRegs(regs);
   const fired = (regs.readUInt16LE(GpioReg.IN) ^ value) & regs.readUInt16LE(GpioReg.IER);
   next.writeUInt16LE(value, GpioReg.IN);
   next.writeUInt16LE(regs.readUInt16LE(GpioReg.ISR) | fired, GpioReg.ISR);
@@ -101,8 +108,11 @@ const registers =
         ),
       ).pipe(
         scan(step, { regs: seed, irq: false }),
-        tap((s) => outputs.next(s.regs.readUInt16LE(GpioReg.OUT))),
-        tap((s) => s.irq && ctx.trigger('intx')),
+        tap((s) => {
+          const out = s.regs.readUInt16LE(GpioReg.OUT);
+          if (out !== outputs.value) outputs.next(out);
+          if (s.irq) ctx.trigger('intx');
+        }),
       );
       return state$.pipe(
         map((s) => s.result),
