@@ -133,6 +133,25 @@ for (const [mode, options] of Object.entries(modes)) {
     memory.close();
   });
 
+  test('sections sliced from one block are mapped at their offsets: a copy crosses from one to the other', async () => {
+    const memory = guestMemory();
+    const block = memory.block(0x8000);
+    // Two sections, far apart in the guest, out of order in the block.
+    const low = memory.add({ iova: RAM, size: 0x1000, block, blockOffset: 0x6000 });
+    const high = memory.add({ iova: RAM + 0x40000, size: 0x2000, block, blockOffset: 0x1000 });
+    low.buffer.write('one block, two sections', 0x10);
+    const s = await session(dmaEngineDevice(), options, memory);
+    const { dev } = s;
+    await dev.enableInterrupts('intx');
+    const irqs = dev.interrupts();
+    await startCopy(dev, RAM + 0x10, RAM + 0x40000 + 0x1800, 23, 0);
+    await irqs.next();
+    assert.is(high.buffer.toString('utf8', 0x1800, 0x1800 + 23), 'one block, two sections');
+    assert.is(block.buffer.toString('utf8', 0x2800, 0x2800 + 23), 'one block, two sections', 'the bytes landed in the block at the slice');
+    await s.close();
+    memory.close();
+  });
+
   test.run();
 }
 

@@ -113,4 +113,36 @@ test('close removes every section in one transaction, completes changes$ and rel
   assert.throws(() => memory.add({ iova: 0x8000, size: 0x1000 }), (e: unknown) => e instanceof ClosedError);
 });
 
+test('sections sliced from a block share its fd and mapping: one memfd for many sections', () => {
+  const before = openFds();
+  const memory = guestMemory();
+  const block = memory.block(0x10000, 'ram-block');
+  assert.equal(fdsOpenedSince(before).length, 1);
+  const a = memory.add({ iova: 0x100000, size: 0x1000, block, blockOffset: 0x3000 });
+  const b = memory.add({ iova: 0x200000, size: 0x2000, block });
+  assert.equal([a.fd, a.fdOffset, b.fd, b.fdOffset], [block.fd, 0x3000, block.fd, 0]);
+  assert.is(a.block, block);
+  a.buffer.write('slice', 0x10);
+  assert.is(block.buffer.toString('utf8', 0x3010, 0x3015), 'slice', 'a slice is a view of the block');
+  memory.remove(a);
+  assert.is(block.buffer.toString('utf8', 0x3010, 0x3015), 'slice', 'removing a slice releases nothing');
+  assert.equal(fdsOpenedSince(before).length, 1, 'no fd per section');
+  memory.close();
+  assert.equal(fdsOpenedSince(before), [], 'close releases the block');
+});
+
+test('a slice must be page-aligned, inside its block, and of a block of this guest memory', () => {
+  const memory = guestMemory();
+  const other = guestMemory();
+  const block = memory.block(0x4000);
+  assert.throws(() => memory.add({ iova: 0, size: 0x1000, block, blockOffset: 0x800 }), (e: unknown) => e instanceof RangeError && /multiple of 4096/.test(e.message));
+  assert.throws(() => memory.add({ iova: 0, size: 0x2000, block, blockOffset: 0x3000 }), (e: unknown) => e instanceof RangeError && /runs past/.test(e.message));
+  assert.throws(() => other.add({ iova: 0, size: 0x1000, block }), (e: unknown) => e instanceof RangeError && /not made by this guest memory/.test(e.message));
+  assert.throws(() => memory.block(0), (e: unknown) => e instanceof RangeError);
+  assert.is(memory.sections.length, 0);
+  memory.close();
+  other.close();
+  assert.throws(() => memory.block(0x1000), (e: unknown) => e instanceof ClosedError);
+});
+
 test.run();

@@ -23,4 +23,4 @@ export {
   type DmaMode,
 } from './options.js';
 export { MAX_IRQ_TYPES, MAX_REGIONS, MAX_REGION_INFO_ARGSZ } from './discover.js';
-export { guestMemory, type GuestMemory, type MemoryChange, type MemorySection, type SectionSpec } from '../streams/memory.js';
+export { guestMemory, type GuestMemory, type MemoryChange, type MemorySection, type RamBlock, type SectionSpec } from '../streams/memory.js';

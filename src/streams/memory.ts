@@ -17,7 +17,24 @@ export interface MemorySection {
   readonly fd: number;
   /** Offset of the section in `fd`. */
   readonly fdOffset: number;
-  /** The local shared mapping of the whole section (detached, length 0, once removed). */
+  /**
+   * The local shared mapping of the whole section: detached (length 0) once removed, for a section
+   * of its own memfd; a view of its block, valid until the guest memory is closed, for a slice.
+   */
+  readonly buffer: Buffer;
+  /** The block this section is a slice of, if it is one. */
+  readonly block?: RamBlock;
+}
+
+/**
+ * A block of guest RAM: one memfd, mapped once, that sections may be slices of (QEMU's RAM blocks
+ * and their memory region sections): many sections, one fd and one mapping. It lives until the
+ * guest memory is closed.
+ */
+export interface RamBlock {
+  readonly fd: number;
+  readonly size: number;
+  /** The local shared mapping of the whole block. */
   readonly buffer: Buffer;
 }
 
@@ -33,14 +50,20 @@ export interface SectionSpec {
   readonly iova: number;
   readonly size: number;
   readonly readonly?: boolean;
-  /** memfd name (shows in /proc/<pid>/fd); default `guest-ram@<iova>`. */
+  /** memfd name (shows in /proc/<pid>/fd); default `guest-ram@<iova>`. Not used for a slice. */
   readonly name?: string;
+  /** Makes the section a slice of this block (made by `block()` of the same guest memory) rather than a memfd of its own. */
+  readonly block?: RamBlock;
+  /** Where the slice starts in the block: a multiple of the page size (4096), with `size` bytes inside the block. */
+  readonly blockOffset?: number;
 }
 
 /** Guest RAM made of memfd-backed sections, with the change stream a container turns into DMA maps. */
 export interface GuestMemory {
   /** Adds a section (its own transaction unless inside `transaction`). Throws RangeError on overlap. */
   add(spec: SectionSpec): MemorySection;
+  /** Creates a block of `size` bytes (a memfd mapped once) for sections to be slices of; released by close(). */
+  block(size: number, name?: string): RamBlock;
   /** Removes a section; its fd and mapping are released once the transaction has committed. */
   remove(section: MemorySection): void;
   /** Groups the changes made by `fn` into one begin ... commit (nested calls join the outer one). */
@@ -123,6 +146,19 @@ const checkSpec = (spec: SectionSpec, present: Ranges<MemorySection>): void => {
   }
 };
 
+const PAGE = 4096;
+
+const checkSlice = (spec: SectionSpec, blocks: ReadonlySet<RamBlock>): RamBlock => {
+  const block = spec.block!;
+  const offset = spec.blockOffset ?? 0;
+  if (!blocks.has(block)) throw new RangeError('the block was not made by this guest memory, or it is closed');
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset % PAGE !== 0) throw new RangeError(`blockOffset ${offset} is not a non-negative multiple of ${PAGE}`);
+  if (offset + spec.size > block.size) {
+    throw new RangeError(`[0x${offset.toString(16)}, +0x${spec.size.toString(16)}) runs past the block's 0x${block.size.toString(16)} bytes`);
+  }
+  return block;
+};
+
 const createSection = (native: Native, spec: SectionSpec, id: number): MemorySection => {
   const fd = native.memfd(spec.name ?? `guest-ram@${spec.iova.toString(16)}`, spec.size);
   try {
@@ -149,9 +185,17 @@ export const guestMemory = (options: GuestMemoryOptions = {}): GuestMemory => {
   const changes = new Subject<MemoryChange>();
   let nextId = 0;
   let closed = false;
+  const blocks = new Set<RamBlock>();
   const release = (section: MemorySection) => {
+    if (section.block) return; // its block's fd and mapping go at close()
     native.munmap(section.buffer.buffer as ArrayBuffer);
     native.close(section.fd);
+  };
+  const slice = (spec: SectionSpec, id: number): MemorySection => {
+    const block = checkSlice(spec, blocks);
+    const offset = spec.blockOffset ?? 0;
+    const buffer = block.buffer.subarray(offset, offset + spec.size);
+    return { id, iova: spec.iova, size: spec.size, readonly: spec.readonly ?? false, fd: block.fd, fdOffset: offset, buffer, block };
   };
   // Publish first, release after: every listener has seen the commit before an fd goes away.
   ops.pipe(scan(reduce, start)).subscribe((s) => {
@@ -173,12 +217,25 @@ export const guestMemory = (options: GuestMemoryOptions = {}): GuestMemory => {
       transaction(() => {
         if (closed) throw new ClosedError('guest memory is closed');
         checkSpec(spec, state.value.sections);
-        const section = createSection(native, spec, nextId++);
+        const section = spec.block ? slice(spec, nextId++) : createSection(native, spec, nextId++);
         ops.next({ type: 'add', section });
         return section;
       }),
     remove: (section) => {
       if (state.value.sections.get(section.iova) === section) transaction(() => ops.next({ type: 'remove', section }));
+    },
+    block: (size, name) => {
+      if (closed) throw new ClosedError('guest memory is closed');
+      if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`size ${size} is not a positive integer`);
+      const fd = native.memfd(name ?? `guest-ram-block-${blocks.size}`, size);
+      try {
+        const block: RamBlock = { fd, size, buffer: Buffer.from(native.mmap(fd, 0, size, 'rw')) };
+        blocks.add(block);
+        return block;
+      } catch (err) {
+        native.close(fd);
+        throw err;
+      }
     },
     transaction,
     get sections() {
@@ -191,6 +248,11 @@ export const guestMemory = (options: GuestMemoryOptions = {}): GuestMemory => {
       closed = true;
       transaction(() => listOf(state.value.sections).forEach((section) => ops.next({ type: 'remove', section })));
       changes.complete();
+      for (const block of blocks) {
+        native.munmap(block.buffer.buffer as ArrayBuffer);
+        native.close(block.fd);
+      }
+      blocks.clear();
     },
   };
 };
