@@ -1,8 +1,8 @@
-import { map, type Observable } from 'rxjs';
+import { Subject, map, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { container, type ContainerOptions } from '../../src/client/container.js';
+import { MAX_DMA_IN_FLIGHT, container, type ContainerOptions, type DmaCommit } from '../../src/client/container.js';
 import { endpoint } from '../../src/wire/endpoint.js';
 import * as p from '../../src/protocol/index.js';
 import type { Frame } from '../../src/protocol/frame.js';
@@ -141,6 +141,44 @@ test('close$ sends nothing when nothing is mapped', () => {
     expectObservable(c.close$()).toBe('|');
     expectObservable(sent$).toBe('------');
   });
+});
+
+test('a transaction larger than the id space goes out MAX_DMA_IN_FLIGHT at a time, in order, every error reported', () => {
+  const count = 70_000; // more than the 65,536 message ids
+  const sections = Array.from({ length: count }, (_, i) => section(i, i * 0x1000));
+  const replies = new Subject<Frame>();
+  const conn = mockConnection(replies);
+  const ep = endpoint(conn, { timeoutMs: 0, closeFd: () => undefined });
+  const changes = new Subject<MemoryChange>();
+  const c = container({ endpoint: ep, closeFd: () => undefined }, changes, { ...options, limits: { maxDmaMaps: count, pgsizes: 4096 } });
+  const sent: p.OutgoingMessage[] = [];
+  let mostInFlight = 0;
+  conn.sent$.subscribe((m) => {
+    sent.push(m);
+    mostInFlight = Math.max(mostInFlight, ep.stats.pending);
+  });
+  const commits: DmaCommit[] = [];
+  c.commits$.subscribe((k) => commits.push(k));
+  changes.next({ type: 'begin' });
+  for (const s of sections) changes.next({ type: 'add', section: s });
+  changes.next({ type: 'commit' });
+  assert.is(sent.length, MAX_DMA_IN_FLIGHT, 'the first window is out; the rest wait for replies');
+  // The fake server answers in order; one request fails.
+  for (let answered = 0; answered < count; answered++) {
+    const m = sent[answered]!;
+    replies.next(answered === 66_000 ? replyFrame(m.id, Command.DMA_MAP, Buffer.alloc(0), p.Errno.ENOMEM) : ok(m.id));
+  }
+  assert.is(sent.length, count);
+  assert.equal(
+    sent.slice(0, 3).map((m) => p.decodeDmaMapRequest(joinPayload(m.payload)).address),
+    [0, 0x1000, 0x2000],
+  );
+  assert.is(p.decodeDmaMapRequest(joinPayload(sent[count - 1]!.payload)).address, (count - 1) * 0x1000, 'sent in operation order');
+  assert.ok(mostInFlight <= MAX_DMA_IN_FLIGHT);
+  assert.is(commits.length, 1);
+  assert.is(commits[0]!.errors.length, 1);
+  assert.instance(commits[0]!.errors[0], p.RemoteError);
+  c.stop();
 });
 
 test.run();

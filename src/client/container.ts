@@ -8,8 +8,11 @@ import {
   connectable,
   defer,
   filter,
-  forkJoin,
+  defaultIfEmpty,
+  from,
   ignoreElements,
+  last,
+  mergeMap,
   map,
   of,
   scan,
@@ -70,17 +73,28 @@ const op$ = (wire: Wire, op: DmaOp, mode: DmaMode): Observable<unknown> => {
   return call$(wire, Command.DMA_MAP, payload, decodeDmaMapReply, withFd ? { fds: [s.fd] } : {});
 };
 
-/** Sends every operation of a batch at once (no waiting between them) and waits for all replies. */
+/**
+ * Requests of one transaction in flight at once, at most. The ids are 16 bits: a transaction of
+ * 100,000 sections cannot have them all out, and the server runs them in order anyway.
+ */
+export const MAX_DMA_IN_FLIGHT = 4096;
+
+/** Sends the operations of a batch in order, up to MAX_DMA_IN_FLIGHT at a time, and waits for all replies. */
 const execute$ = (wire: Wire, batch: DmaBatch, mode: DmaMode): Observable<DmaCommit> => {
   if (batch.ops.length === 0) return of({ seq: batch.seq, ops: batch.ops, errors: [] });
-  const results = batch.ops.map((op) =>
-    defer(() => op$(wire, op, mode)).pipe(
-      map((): Error | undefined => undefined),
-      catchError((err: unknown) => of(err as Error)),
+  const errors: (Error | undefined)[] = new Array(batch.ops.length);
+  return from(batch.ops.keys()).pipe(
+    mergeMap(
+      (i) =>
+        defer(() => op$(wire, batch.ops[i]!, mode)).pipe(
+          ignoreElements(),
+          catchError((err: unknown) => ((errors[i] = err as Error), EMPTY)),
+        ),
+      MAX_DMA_IN_FLIGHT,
     ),
-  );
-  return forkJoin(results).pipe(
-    map((errs) => ({ seq: batch.seq, ops: batch.ops, errors: errs.filter((e): e is Error => e !== undefined) })),
+    defaultIfEmpty(undefined),
+    last(),
+    map(() => ({ seq: batch.seq, ops: batch.ops, errors: errors.filter((e): e is Error => e !== undefined) })),
   );
 };
 

@@ -31,6 +31,8 @@ export const messageIds = <T>(quarantine = 1024): MessageIds<T> => {
   let nextId = 0;
   return {
     next: () => {
+      // Every id taken: said at once rather than after 65,536 probes.
+      if (waiting.size + quarantined.size >= 0x10000) throw new LimitError('no free message id: 65536 requests in flight');
       for (let tries = 0; tries < 0x10000; tries++) {
         const id = nextId;
         nextId = (nextId + 1) & 0xffff;
