@@ -121,7 +121,9 @@ const serveRuntime = (rt: Runtime, connections$: Observable<Connection>): Observ
   const triggers$ = rt.triggers.pipe(map((t): DeviceEvent => ({ kind: 'trigger', ...t })));
   const fold$ = merge(sessions$, triggers$).pipe(
     foldInOrder(step(rt), rt.state.value),
-    tap((s) => rt.state.next(s)),
+    // Most commands (every register access to a handler) keep the state object as it was: published
+    // only when it changed, so the context's derived streams do not run for each of them.
+    tap((s) => s !== rt.state.value && rt.state.next(s)),
     ignoreElements(),
   );
   const failed = (region?: number): OperatorFunction<never, ServerEvent> =>
