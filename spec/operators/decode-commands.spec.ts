@@ -12,12 +12,23 @@ const unknown = commandFrame(3, 99, Buffer.alloc(4), [9]);
 
 test('routes known, malformed and unknown commands apart (marble)', () => {
   const ts = new TestScheduler((a, e) => assert.equal(a, e));
-  ts.run(({ cold, expectObservable }) => {
-    const kinds = cold('-a-b-c|', { a: read, b: short, c: unknown }).pipe(
+  ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+    const frames$ = cold('-a-b-c|', { a: read, b: short, c: unknown });
+    const kinds = frames$.pipe(
       decodeCommands(),
       map((m) => (m.kind === 'command' ? m.name : m.kind)),
     );
     expectObservable(kinds).toBe('-a-b-c|', { a: 'REGION_READ', b: 'malformed', c: 'unknown' });
+    expectSubscriptions(frames$.subscriptions).toBe('^-----!');
+  });
+});
+
+test('unsubscribing the decoded stream lets go of the frames (marble)', () => {
+  const ts = new TestScheduler((a, e) => assert.equal(a, e));
+  ts.run(({ hot, expectObservable, expectSubscriptions }) => {
+    const frames$ = hot('-a-b-c-|', { a: read, b: short, c: unknown });
+    expectObservable(frames$.pipe(decodeCommands(), map((m) => m.kind)), '^--!').toBe('-a-', { a: 'command' });
+    expectSubscriptions(frames$.subscriptions).toBe('^--!');
   });
 });
 

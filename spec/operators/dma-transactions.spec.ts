@@ -33,12 +33,13 @@ const summary = (b: DmaBatch) => `${b.seq}:${b.ops.map((op) => `${op.kind} ${op.
 const limits = { maxDmaMaps: 65535, pgsizes: 4096 };
 
 test('one batch per transaction, emitted at its commit', () => {
-  scheduler().run(({ cold, expectObservable }) => {
+  scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
     const src = cold('-b-a-d-c--b-r-c-|', changes);
     expectObservable(src.pipe(dmaTransactions(limits), map(summary))).toBe('-------x------y-|', {
       x: '1:map 1,map 2',
       y: '2:unmap 1',
     });
+    expectSubscriptions(src.subscriptions).toBe('^---------------!');
   });
 });
 

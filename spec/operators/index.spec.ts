@@ -24,6 +24,19 @@ test('commands() then decodeCommands(): the peer\'s commands, typed, replies lef
   });
 });
 
+test('commands() and ofCommand(): the peer\'s commands of one kind; unsubscribing lets go of the frames', () => {
+  const scheduler = new TestScheduler((actual, expected) => assert.equal(actual, expected));
+  scheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
+    const reset = wire.commandFrame(1, Command.DEVICE_RESET);
+    const read = wire.commandFrame(2, Command.REGION_READ, Buffer.alloc(16));
+    const reply = wire.replyFrame(1, Command.DEVICE_RESET);
+    const frames$ = hot<protocol.Frame>('-a-b-c--a|', { a: reset, b: read, c: reply });
+    const resets$ = frames$.pipe(operators.commands(), operators.ofCommand(Command.DEVICE_RESET), map((f) => f.header.id));
+    expectObservable(resets$, '^------!').toBe('-a-----', { a: 1 });
+    expectSubscriptions(frames$.subscriptions).toBe('^------!');
+  });
+});
+
 test('the exported operators', () => {
   for (const name of ['replies', 'commands', 'ofCommand', 'decodeCommands', 'chunkTransfers', 'dmaTransactions', 'foldInOrder', 'writeMulti']) {
     assert.type((operators as Record<string, unknown>)[name], 'function', name);

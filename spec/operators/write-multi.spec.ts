@@ -29,17 +29,19 @@ const run = (source: Observable<OutgoingMessage>, hold: boolean | (() => boolean
 
 test('with nothing backed up every message passes unchanged', () => {
   const ts = scheduler();
-  ts.run(({ cold, expectObservable }) => {
+  ts.run(({ cold, expectObservable, expectSubscriptions }) => {
     const src = cold('-a-b-c-|', { a: w(1), b: w(2), c: r(3) });
     expectObservable(run(src, false, ts)).toBe('-a-b-c-|', { a: 'W1', b: 'W2', c: 'R3' });
+    expectSubscriptions(src.subscriptions).toBe('^------!');
   });
 });
 
 test('held writes leave as one WRITE_MULTI before the next other request', () => {
   const ts = scheduler();
-  ts.run(({ hot, expectObservable }) => {
+  ts.run(({ hot, expectObservable, expectSubscriptions }) => {
     const src = hot('-(abcd)-|', { a: w(1), b: w(2), c: w(3), d: r(4) });
     expectObservable(run(src, true, ts)).toBe('-(xy)---|', { x: 'M[1,2,3]', y: 'R4' });
+    expectSubscriptions(src.subscriptions).toBe('^-------!');
   });
 });
 
