@@ -24,7 +24,7 @@ test('the server-to-client DMA_READ and DMA_WRITE sent by a client are ENOSYS', 
 
 test('commands this server does not implement are ENOSYS', async () => {
   const { session, req } = openSink();
-  for (const command of [Command.DEVICE_GET_REGION_IO_FDS, Command.DEVICE_FEATURE, Command.MIG_DATA_READ, Command.MIG_DATA_WRITE]) {
+  for (const command of [Command.DEVICE_GET_REGION_IO_FDS, 99]) {
     assertErrno(await session.send(req.frame(command, Buffer.alloc(16))), Errno.ENOSYS);
   }
   session.stop();

@@ -11,6 +11,7 @@ export {
   pokeConfig,
   readConfig,
   resetConfig,
+  withBytes as restoreConfig,
   setInterruptStatus,
   type ConfigLayout,
   type ConfigSpace,

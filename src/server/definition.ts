@@ -1,7 +1,7 @@
 /** How a device author describes a device: BARs, regions, capabilities, hooks. */
 import type { SparseMmapArea } from '../protocol/region-caps.js';
 import type { CapSpec, ExtCapSpec, MsixCapSpec, PciIdentity } from '../pci/index.js';
-import type { Behaviour, RegionHandler, ResetHook } from './types.js';
+import type { Behaviour, MigrationHooks, RegionHandler, ResetHook } from './types.js';
 
 /** Memory shared with the client through a memfd: the areas it may mmap, and a handler for the rest. */
 export interface RamOptions {
@@ -61,6 +61,8 @@ export interface PciDeviceOptions {
   readonly irqs?: { readonly err?: boolean; readonly req?: boolean };
   readonly reset?: ResetHook;
   readonly behaviour?: Behaviour;
+  /** Live migration hooks (see MigrationHooks); default: migrates the framework's state alone. `false`: no migration. */
+  readonly migration?: MigrationHooks | false;
 }
 
 /** An I/O BAR of `size` bytes (4..256) served by `handler`. */

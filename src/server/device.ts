@@ -3,7 +3,7 @@ import { buildConfigSpace, type BarSpec, type ConfigSpace } from '../pci/index.j
 import type { BarDefinition, PciDeviceOptions } from './definition.js';
 import { layoutRegions } from './layout.js';
 import type { RegionEntry } from './region-entry.js';
-import type { Behaviour, IrqType, ResetHook } from './types.js';
+import type { Behaviour, IrqType, MigrationHooks, ResetHook } from './types.js';
 
 export type { RegionBacking, RegionEntry, RegionOverlay } from './region-entry.js';
 
@@ -17,6 +17,8 @@ export interface PciDevice {
   readonly irqCounts: Readonly<Record<IrqType, number>>;
   readonly reset?: ResetHook;
   readonly behaviour?: Behaviour;
+  /** How it migrates; undefined when it does not (every DEVICE_FEATURE is then EINVAL). */
+  readonly migration?: MigrationHooks;
 }
 
 const barSpec = (index: number, bar: BarDefinition): BarSpec => ({
@@ -63,6 +65,7 @@ export const pciDevice = (options: PciDeviceOptions): PciDevice => {
     irqCounts: Object.freeze(irqCounts),
     reset: options.reset,
     behaviour: options.behaviour,
+    migration: options.migration === false ? undefined : Object.freeze({ ...(options.migration ?? {}) }),
   });
 };
 

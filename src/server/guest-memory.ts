@@ -67,7 +67,12 @@ const guestAccess = <A, T>(state: () => DeviceState, k: AccessKind<A, T>, iova: 
   new Observable<T>((subscriber) => {
     let planned: { link: SessionLink; segments: DmaSegment[] };
     try {
-      planned = plan(state(), iova, length, k.kind);
+      const current = state();
+      planned = plan(current, iova, length, k.kind);
+      // Writes through our mappings are logged while DMA logging is on (before the copy: a page
+      // reported dirty too early is harmless, one missed is lost). Message writes are the client's to log.
+      const log = k.kind === 'write' ? current.session?.logging : undefined;
+      if (log) for (const s of planned.segments) if (s.mapping.memory) log.mark(s.iova, s.length);
       if (allMapped(planned.segments)) {
         const value = k.mapped(planned.segments, iova, arg);
         subscriber.next(value);

@@ -23,6 +23,8 @@ export type {
   DmaRange,
   GuestMemory,
   IrqType,
+  MigrationHooks,
+  MigrationPhase,
   ReadAccess,
   RegionAccess,
   RegionFunctions,
@@ -33,6 +35,8 @@ export type {
   WriteAccess,
 } from './types.js';
 export { fromFunctions } from './handlers.js';
+export { migrationPath, migStateName, type MigrationDeviceState } from './migration.js';
+export { DirtyLog } from './dirty-log.js';
 export { DeviceError, DmaError } from './errors.js';
 export { serve, serveUntilSignal, signal$, type ServeOptions, type ServeTarget } from './serve.js';
 export { runDevice, type RunOptions as RunDeviceOptions, type ServerEvent, type WhenBusy } from './run.js';

@@ -5,6 +5,7 @@ import { releaseMappings } from './dma-table.js';
 import { irqFds } from './irq-table.js';
 import { emptyMsixTable } from './msix-table.js';
 import type { Runtime } from './runtime.js';
+import { runningMigration } from './migration.js';
 import { noPending, type DeviceState } from './state.js';
 import type { ResetReason } from './types.js';
 
@@ -15,8 +16,11 @@ import type { ResetReason } from './types.js';
  */
 export const resetState = (rt: Runtime, state: DeviceState, reason: ResetReason): DeviceState => {
   if (reason === 'disconnect') return { ...state, pending: { ...state.pending, intx: 0n, err: 0n, req: 0n } };
+  // A reset leaves any migration state (ERROR included) for RUNNING, and drops data in flight.
+  state.migration.save?.close();
   return {
     ...state,
+    migration: runningMigration,
     config: reason === 'reset' ? resetConfig(state.config) : state.config,
     msixTable: emptyMsixTable(rt.device.irqCounts.msix),
     pending: noPending,

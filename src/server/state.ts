@@ -6,6 +6,8 @@ import type { PciDevice } from './device.js';
 import { emptyDmaTable, type DmaTable } from './dma-table.js';
 import { emptyIrqTable, type IrqTable } from './irq-table.js';
 import { emptyMsixTable } from './msix-table.js';
+import type { DirtyLog } from './dirty-log.js';
+import { runningMigration, type MigrationState } from './migration.js';
 import type { IrqType } from './types.js';
 
 /** The connected client: where to reply, where to send DMA requests, what it can take. */
@@ -24,6 +26,8 @@ export interface SessionState {
   readonly link: SessionLink;
   readonly mappings: DmaTable;
   readonly irqs: IrqTable;
+  /** Pages the device wrote through the client's mappings, while DMA logging is on. */
+  readonly logging?: DirtyLog;
 }
 
 /** Pending interrupt vectors of each type, one bit per vector. */
@@ -36,6 +40,8 @@ export interface DeviceState {
   readonly msixTable: Buffer;
   readonly pending: PendingBits;
   readonly session: SessionState | undefined;
+  /** The migration device state (RUNNING unless a client moved it), and its data in flight. */
+  readonly migration: MigrationState;
 }
 
 /** Limits this server advertises and enforces. */
@@ -64,6 +70,7 @@ export const initialState = (device: PciDevice): DeviceState => ({
   msixTable: emptyMsixTable(device.irqCounts.msix),
   pending: noPending,
   session: undefined,
+  migration: runningMigration,
 });
 
 /** The state of a freshly attached client. */

@@ -9,6 +9,7 @@ import { route, type Route } from './commands/route.js';
 import type { Attached, Outcome } from './commands/types.js';
 import { DeviceError, errnoOf, fail } from './errors.js';
 import { deliver } from './gates.js';
+import { commandAllowed, migStateName } from './migration.js';
 import { detach, resetState } from './reset.js';
 import type { Runtime } from './runtime.js';
 import { newSession, type DeviceState, type SessionLink } from './state.js';
@@ -54,6 +55,9 @@ const runCommand = (rt: Runtime, routes: (command: number) => Route, state: Devi
   let out: Outcome | Observable<Outcome>;
   try {
     if (frame.fds.length > maxFds) fail(Errno.EINVAL, `${commandName(frame.header.command)} with ${frame.fds.length} fds`);
+    if (!commandAllowed(state.migration.state, frame.header.command)) {
+      fail(Errno.EINVAL, `${commandName(frame.header.command)} while the device is in ${migStateName(state.migration.state)}`);
+    }
     out = handler(rt, state as Attached, frame);
     if (!isObservable(out)) return finish(rt, ep, frame, out);
   } catch (err: unknown) {

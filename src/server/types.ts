@@ -104,5 +104,34 @@ export interface DeviceContext {
 /** Device code that runs for the device's lifetime (timers, input sources...). */
 export type Behaviour = (ctx: DeviceContext) => Observable<unknown> | Subscription | void;
 
+/** The phase a device saves its state in: while it runs (PRE_COPY), or stopped (STOP_COPY). */
+export type MigrationPhase = 'pre-copy' | 'stop-copy';
+
+/**
+ * How a device takes part in live migration. Every hook is optional: a device without state of its
+ * own migrates with the framework's state alone (config space, MSI-X table, RAM-backed regions).
+ */
+export interface MigrationHooks {
+  /** The device can stream state while it runs (PRE_COPY is offered); default false. */
+  readonly preCopy?: boolean;
+  /**
+   * The data stream is the device's alone: no framework records (config space, MSI-X table, RAM
+   * regions) around it, for a device whose stream must match another implementation byte for byte.
+   */
+  readonly raw?: boolean;
+  /**
+   * The device's state as a stream of chunks: in 'pre-copy' while it runs (may be called again
+   * after it ended, for a later round), then in 'stop-copy' once stopped. The destination's `load`
+   * gets every chunk of both phases, concatenated.
+   */
+  save?(phase: MigrationPhase, ctx: DeviceContext): Observable<Buffer> | Buffer | void;
+  /** Restores the device from the data `save` produced; throw (or error) to refuse it (the SET fails with EINVAL). */
+  load?(data: Buffer, ctx: DeviceContext): void | Observable<unknown>;
+  /** The device stops (RUNNING to STOP, PRE_COPY to STOP_COPY): no DMA or interrupts until `resume`. */
+  quiesce?(ctx: DeviceContext): void | Observable<unknown>;
+  /** The device runs again (STOP to RUNNING). */
+  resume?(ctx: DeviceContext): void | Observable<unknown>;
+}
+
 /** A reset hook; the reply to DEVICE_RESET waits for the returned observable to complete. */
 export type ResetHook = (reason: ResetReason, ctx: DeviceContext) => void | Observable<unknown>;

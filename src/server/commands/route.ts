@@ -8,12 +8,14 @@ import { dmaMap, dmaUnmap } from './dma.js';
 import { deviceInfo, irqInfo, regionInfo } from './info.js';
 import { setIrqs } from './irqs.js';
 import { deviceReset } from './reset.js';
+import { deviceFeature } from './feature.js';
+import { migDataRead, migDataWrite } from './mig-data.js';
 import type { CommandHandler } from './types.js';
 
 const again: CommandHandler = () => fail(Errno.EINVAL, 'VERSION was already negotiated');
 
 /**
- * Commands this server does not implement (GET_REGION_IO_FDS, DEVICE_FEATURE, MIG_DATA_*),
+ * Commands this server does not implement (GET_REGION_IO_FDS),
  * the server-to-client DMA_READ/DMA_WRITE, and unknown numbers: ENOSYS, as QEMU answers.
  */
 const unsupported =
@@ -46,4 +48,7 @@ export const route = (command: number, maxMsgFds: number): Route =>
     .with(Command.REGION_WRITE, () => plain(regionWrite))
     .with(Command.DEVICE_RESET, () => plain(deviceReset))
     .with(Command.REGION_WRITE_MULTI, () => plain(writeMulti))
+    .with(Command.DEVICE_FEATURE, () => plain(deviceFeature))
+    .with(Command.MIG_DATA_READ, () => plain(migDataRead))
+    .with(Command.MIG_DATA_WRITE, () => plain(migDataWrite))
     .otherwise(() => ({ handler: unsupported(command), maxFds: Infinity }));

@@ -1,8 +1,11 @@
 /** Builders of the client's command frames, as a mock client would send them. */
-import { Command, DmaMapFlags, PciRegion } from '../../protocol/constants.js';
+import { Command, DeviceFeature, DmaMapFlags, PciRegion } from '../../protocol/constants.js';
 import type { CapabilitiesInput } from '../../protocol/capabilities.js';
 import { capabilitiesJson } from '../../protocol/capabilities.js';
 import { encodeDeviceInfoRequest } from '../../protocol/device-info.js';
+import { encodeDeviceFeatureRequest } from '../../protocol/feature.js';
+import { encodeMigDeviceStateFeature } from '../../protocol/feature-migration.js';
+import { encodeMigDataReadRequest, encodeMigDataWriteRequest } from '../../protocol/migration-data.js';
 import { encodeDmaMapRequest, encodeDmaUnmapRequest } from '../../protocol/dma.js';
 import { encodeIrqInfoRequest, encodeSetIrqsRequest, type SetIrqsRequest } from '../../protocol/irq.js';
 import { encodeRegionReadRequest, encodeRegionWriteRequest } from '../../protocol/region-access.js';
@@ -57,6 +60,14 @@ export const requests = () => {
       frame(Command.DMA_UNMAP, encodeDmaUnmapRequest({ flags: 0, ...m }), o),
     reset: (o?: FrameOptions) => frame(Command.DEVICE_RESET, encodeDeviceResetRequest(), o),
     writeMulti: (entries: readonly WriteMultiEntry[], o?: FrameOptions) => frame(Command.REGION_WRITE_MULTI, encodeWriteMultiRequest({ entries }), o),
+    /** DEVICE_FEATURE with `flags` (feature index | GET/SET/PROBE), its data, and argsz (default: 8 + data, or 4096 for a GET). */
+    feature: (flags: number, data: Buffer = Buffer.alloc(0), argsz?: number, o?: FrameOptions) =>
+      frame(Command.DEVICE_FEATURE, encodeDeviceFeatureRequest({ flags, data, argsz: argsz ?? ((flags & DeviceFeature.GET) !== 0 ? 4096 : 8 + data.length) }), o),
+    /** SET MIG_DEVICE_STATE to `state`. */
+    setMigState: (state: number, o?: FrameOptions) =>
+      frame(Command.DEVICE_FEATURE, encodeDeviceFeatureRequest({ flags: DeviceFeature.SET | DeviceFeature.MIG_DEVICE_STATE, data: encodeMigDeviceStateFeature({ device_state: state }) }), o),
+    migDataRead: (size: number, argsz?: number, o?: FrameOptions) => frame(Command.MIG_DATA_READ, encodeMigDataReadRequest({ size, argsz }), o),
+    migDataWrite: (data: Buffer, o?: FrameOptions) => frame(Command.MIG_DATA_WRITE, encodeMigDataWriteRequest({ data }), o),
   };
 };
 
