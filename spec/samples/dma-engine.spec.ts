@@ -17,6 +17,7 @@ import { MsixFlags, MsixReg } from '../../src/pci/index.js';
 import { serve, testBed, type TestBed } from '../../src/server/index.js';
 import { DMA_MAX_LENGTH, DmaReg, DmaStatus, dmaEngineDevice } from '../../src/samples/index.js';
 import { connectClient, until } from '../server/socket-client.js';
+import { migrateBeds } from './migrate.js';
 import { fdsOpenedSince, openFds } from '../fixtures/fds.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => assert.equal(actual, expected));
@@ -156,5 +157,27 @@ for (const mode of ['fd', 'message', 'message over a twin socket'] as const) {
     rmSync(dir, { recursive: true, force: true });
   });
 }
+
+test('migrates its registers; stopping waits for the copy in flight to finish (no DMA once stopped)', async () => {
+  const memory = Buffer.alloc(0x4000);
+  memory.write('migrated', 0x100);
+  const a = testBed(dmaEngineDevice(), { memory });
+  const sa = a.open();
+  await sa.send(a.map(0, 0x4000, 'message'));
+  await sa.send(a.req.regionWrite(0, DmaReg.SRC_LO, program(0x100, 0x2000, 8)));
+  await sa.send(a.req.regionWrite(0, DmaReg.VECTOR, u32(1)));
+  // A copy by message is in flight (its DMA_READ/DMA_WRITE wait for the mock client) when STOP_COPY comes.
+  await sa.send(a.req.regionWrite(0, DmaReg.DOORBELL, u32(1)));
+  const b = testBed(dmaEngineDevice());
+  const sb = b.open();
+  await migrateBeds({ bed: a, session: sa }, { bed: b, session: sb });
+  assert.is(memory.toString('utf8', 0x2000, 0x2008), 'migrated', 'the copy finished before the device stopped');
+  const after = await registers(b, sb);
+  assert.equal(after, { status: DmaStatus.DONE, errno: 0, completed: 1 });
+  const vector = decodeRegionReadReply((await sb.send(b.req.regionRead(0, DmaReg.VECTOR, 4))).payload).data!.readUInt32LE(0);
+  assert.is(vector, 1);
+  sa.stop();
+  sb.stop();
+});
 
 test.run();

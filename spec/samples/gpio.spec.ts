@@ -16,6 +16,7 @@ import { PciConfig } from '../../src/pci/index.js';
 import { serve, testBed } from '../../src/server/index.js';
 import { GpioReg, gpioDevice } from '../../src/samples/index.js';
 import { connectClient, until } from '../server/socket-client.js';
+import { migrateBeds } from './migrate.js';
 import { fdsOpenedSince, openFds } from '../fixtures/fds.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => assert.equal(actual, expected));
@@ -106,5 +107,26 @@ for (const mode of ['fd', 'message'] as const) {
     rmSync(dir, { recursive: true, force: true });
   });
 }
+
+test('migrates its register file (not its input lines) to another card', async () => {
+  const src = gpioDevice();
+  const a = testBed(src);
+  const sa = a.open();
+  src.setInputs(0x00f0);
+  await sa.send(a.req.regionWrite(BAR, GpioReg.OUT, le16(0xbeef)));
+  await sa.send(a.req.regionWrite(BAR, GpioReg.IER, le16(0x0f00)));
+  const dst = gpioDevice();
+  const b = testBed(dst);
+  const sb = b.open();
+  dst.setInputs(0x0003);
+  const outputs: number[] = [];
+  dst.outputs$.subscribe((v) => outputs.push(v));
+  await migrateBeds({ bed: a, session: sa }, { bed: b, session: sb });
+  const reg = async (offset: number) => decodeRegionReadReply((await sb.send(b.req.regionRead(BAR, offset, 2))).payload).data!.readUInt16LE(0);
+  assert.equal([await reg(GpioReg.OUT), await reg(GpioReg.IER), await reg(GpioReg.IN)], [0xbeef, 0x0f00, 0x0003]);
+  assert.equal(outputs, [0, 0xbeef], 'the destination drives the migrated outputs');
+  sa.stop();
+  sb.stop();
+});
 
 test.run();

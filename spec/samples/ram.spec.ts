@@ -13,6 +13,7 @@ import { decodeRegionInfoReply, encodeRegionInfoRequest } from '../../src/protoc
 import { serve, testBed } from '../../src/server/index.js';
 import { RAM_MAGIC, RamReg, ramDevice } from '../../src/samples/index.js';
 import { connectClient, until } from '../server/socket-client.js';
+import { migrateBeds } from './migrate.js';
 import { fdsOpenedSince, openFds } from '../fixtures/fds.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => assert.equal(actual, expected));
@@ -88,6 +89,22 @@ test('DEVICE_RESET zeroes the memory; a disconnect keeps it', async () => {
   session.hangUp();
   assert.ok(bed.io.map(memfd, 4096, SIZE - 4096, 'r').bytes.equals(Buffer.alloc(SIZE - 4096, 1)));
   session.stop();
+});
+
+test('migrates its memory (the framework carries RAM-backed regions) and its scratch register', async () => {
+  const a = testBed(ramDevice());
+  const sa = a.open();
+  await sa.send(a.req.regionWrite(BAR, RamReg.FILL, u32(0x5a)));
+  await sa.send(a.req.regionWrite(BAR, RamReg.SCRATCH, u32(0x1234)));
+  const sum = decodeRegionReadReply((await sa.send(a.req.regionRead(BAR, RamReg.CHECKSUM, 4))).payload).data!.readUInt32LE(0);
+  const b = testBed(ramDevice());
+  const sb = b.open();
+  await migrateBeds({ bed: a, session: sa }, { bed: b, session: sb });
+  const read32 = async (offset: number) => decodeRegionReadReply((await sb.send(b.req.regionRead(BAR, offset, 4))).payload).data!.readUInt32LE(0);
+  assert.is(await read32(RamReg.CHECKSUM), sum);
+  assert.is(await read32(RamReg.SCRATCH), 0x1234);
+  sa.stop();
+  sb.stop();
 });
 
 for (const mode of ['fd', 'message'] as const) {

@@ -20,7 +20,7 @@
  *
  * BAR 4: the MSI-X table (2 vectors) and PBA, emulated by the server.
  */
-import { type Observable, Subject, defer, filter, map, merge, mergeMap, scan, share, tap, concatMap, catchError, of, withLatestFrom, ignoreElements } from 'rxjs';
+import { BehaviorSubject, type Observable, Subject, defer, filter, first, map, merge, mergeMap, scan, share, tap, concatMap, catchError, of, withLatestFrom, ignoreElements } from 'rxjs';
 import { Errno } from '../protocol/errno.js';
 import { msixState } from '../pci/index.js';
 import { memoryBar, msix, msixBar, pciDevice, pcie, pm, type AccessResult, type DeviceContext, type PciDevice, type RegionAccess } from '../server/index.js';
@@ -58,7 +58,8 @@ interface Job {
 type EngineEvent =
   | { readonly kind: 'access'; readonly access: RegionAccess }
   | { readonly kind: 'done'; readonly job: Job; readonly errno: number }
-  | { readonly kind: 'reset' };
+  | { readonly kind: 'reset' }
+  | { readonly kind: 'load'; readonly regs: Buffer };
 
 interface EngineState {
   readonly regs: Buffer;
@@ -109,6 +110,9 @@ const step = (s: EngineState, e: EngineEvent): EngineState => {
   switch (e.kind) {
     case 'reset':
       return { regs: Buffer.alloc(REGS), epoch: s.epoch + 1 };
+    case 'load':
+      // A migrated state (saved idle: the engine quiesces by finishing its copy); a new epoch.
+      return { regs: Buffer.from(e.regs), epoch: s.epoch + 1 };
     case 'done':
       return onDone(s, e.job, e.errno);
     case 'access': {
@@ -131,38 +135,70 @@ const copy = (ctx: DeviceContext, job: Job): Observable<number> => {
   );
 };
 
+/** The engine's latest registers and busy state, and a way to load registers (for migration). */
+interface Snapshot {
+  regs: Buffer;
+  readonly idle$: Subject<boolean>;
+  readonly loads: Subject<Buffer>;
+}
+
+const busy = (regs: Buffer): boolean => (regs.readUInt32LE(DmaReg.STATUS) & DmaStatus.BUSY) !== 0;
+
 /** BAR 0's handler: register state, the copies it starts, and the interrupts they end with. */
-const registers = (access$: Observable<RegionAccess>, ctx: DeviceContext): Observable<AccessResult> =>
-  defer(() => {
-    const done = new Subject<EngineEvent>();
-    const state$ = merge(
-      access$.pipe(map((access): EngineEvent => ({ kind: 'access', access }))),
-      done,
-      ctx.reset$.pipe(filter((r) => r !== 'disconnect'), map((): EngineEvent => ({ kind: 'reset' }))),
-    ).pipe(scan(step, { regs: Buffer.alloc(REGS), epoch: 0 }), share());
-    const copies$ = state$.pipe(
-      mergeMap((s) => (s.start ? [s.start] : [])),
-      concatMap((job) => copy(ctx, job).pipe(map((errno): EngineEvent => ({ kind: 'done', job, errno })))),
-      tap((e) => done.next(e)),
-    );
-    const irqs$ = state$.pipe(
-      filter((s) => s.irq !== undefined),
-      withLatestFrom(ctx.config$),
-      tap(([s, config]) => (msixState(config)?.enabled ? ctx.trigger('msix', s.irq) : ctx.trigger('intx'))),
-    );
-    const results$ = state$.pipe(
-      map((s) => s.result),
-      filter((r): r is AccessResult => r !== undefined),
-    );
-    return merge(results$, copies$.pipe(ignoreElements()), irqs$.pipe(ignoreElements()));
-  });
+const registers =
+  (snapshot: Snapshot) =>
+  (access$: Observable<RegionAccess>, ctx: DeviceContext): Observable<AccessResult> =>
+    defer(() => {
+      const done = new Subject<EngineEvent>();
+      const state$ = merge(
+        access$.pipe(map((access): EngineEvent => ({ kind: 'access', access }))),
+        done,
+        ctx.reset$.pipe(filter((r) => r !== 'disconnect'), map((): EngineEvent => ({ kind: 'reset' }))),
+        snapshot.loads.pipe(map((regs): EngineEvent => ({ kind: 'load', regs }))),
+      ).pipe(
+        scan(step, { regs: Buffer.alloc(REGS), epoch: 0 }),
+        tap((s) => {
+          snapshot.regs = s.regs;
+          snapshot.idle$.next(!busy(s.regs));
+        }),
+        share(),
+      );
+      const copies$ = state$.pipe(
+        mergeMap((s) => (s.start ? [s.start] : [])),
+        concatMap((job) => copy(ctx, job).pipe(map((errno): EngineEvent => ({ kind: 'done', job, errno })))),
+        tap((e) => done.next(e)),
+      );
+      const irqs$ = state$.pipe(
+        filter((s) => s.irq !== undefined),
+        withLatestFrom(ctx.config$),
+        tap(([s, config]) => (msixState(config)?.enabled ? ctx.trigger('msix', s.irq) : ctx.trigger('intx'))),
+      );
+      const results$ = state$.pipe(
+        map((s) => s.result),
+        filter((r): r is AccessResult => r !== undefined),
+      );
+      return merge(results$, copies$.pipe(ignoreElements()), irqs$.pipe(ignoreElements()));
+    });
 
 /** Creates a DMA engine. */
-export const dmaEngineDevice = (): PciDevice =>
-  pciDevice({
+export const dmaEngineDevice = (): PciDevice => {
+  const snapshot: Snapshot = { regs: Buffer.alloc(REGS), idle$: new BehaviorSubject(true), loads: new Subject<Buffer>() };
+  return pciDevice({
     name: 'dma-engine',
     ids: { vendorId: 0x1af4, deviceId: 0x10f0, subsystemVendorId: 0x1af4, subsystemId: 0x0001, classCode: 0x088000 },
     interruptPin: 1,
-    bars: { 0: memoryBar(4096, registers), 4: msixBar(VECTORS) },
+    bars: { 0: memoryBar(4096, registers(snapshot)), 4: msixBar(VECTORS) },
     capabilities: [pm(), msix(VECTORS, 4), pcie()],
+    // Its state is the register file. It stops by finishing the copy in flight (no DMA once stopped),
+    // so the state saved is never BUSY.
+    migration: {
+      quiesce: () => snapshot.idle$.pipe(first((idle) => idle)),
+      save: () => Buffer.from(snapshot.regs),
+      load: (data) => {
+        if (data.length !== REGS) throw new Error(`dma-engine state is ${REGS} bytes, got ${data.length}`);
+        if (busy(data)) throw new Error('dma-engine state saved while BUSY');
+        snapshot.loads.next(Buffer.from(data));
+      },
+    },
   });
+};

@@ -13,7 +13,7 @@
  *
  * An input change on a line enabled in IER sets its ISR bit and raises INTx.
  */
-import { BehaviorSubject, type Observable, defer, distinctUntilChanged, filter, map, merge, scan, skip, tap } from 'rxjs';
+import { BehaviorSubject, type Observable, Subject, defer, distinctUntilChanged, filter, map, merge, scan, skip, tap } from 'rxjs';
 import { ioBar, pciDevice, type AccessResult, type DeviceContext, type PciDevice, type RegionAccess } from '../server/index.js';
 
 /** Register offsets of the GPIO card. */
@@ -32,7 +32,11 @@ const REGS = 8;
 const WRITABLE = [0xff, 0xff, 0, 0, 0, 0, 0xff, 0xff];
 const RW1C = [0, 0, 0, 0, 0xff, 0xff, 0, 0];
 
-type GpioEvent = { readonly kind: 'access'; readonly access: RegionAccess } | { readonly kind: 'inputs'; readonly value: number } | { readonly kind: 'reset' };
+type GpioEvent =
+  | { readonly kind: 'access'; readonly access: RegionAccess }
+  | { readonly kind: 'inputs'; readonly value: number }
+  | { readonly kind: 'reset' }
+  | { readonly kind: 'load'; readonly regs: Buffer };
 
 interface GpioState {
   readonly regs: Buffer;
@@ -84,6 +88,9 @@ const step = (s: GpioState, e: GpioEvent): GpioState => {
       regs.writeUInt16LE(s.regs.readUInt16LE(GpioReg.IN), GpioReg.IN);
       return { regs, irq: false };
     }
+    case 'load':
+      // A migrated state: the registers as the source had them, the input lines as they are here.
+      return setInputs(e.regs, s.regs.readUInt16LE(GpioReg.IN));
     case 'access': {
       const a = e.access;
       if (a.kind === 'read') return { regs: s.regs, irq: false, result: { access: a, data: read(s.regs, a.offset, a.count) } };
@@ -92,13 +99,20 @@ const step = (s: GpioState, e: GpioEvent): GpioState => {
   }
 };
 
-/** The BAR's handler: an operator over its accesses, merged with the input lines and resets. */
+/** The register file's latest value and a way to load one (for migration). */
+interface Snapshot {
+  regs: Buffer;
+  readonly loads: Subject<Buffer>;
+}
+
+/** The BAR's handler: an operator over its accesses, merged with the input lines, resets and migrated states. */
 const registers =
-  (inputs: BehaviorSubject<number>, outputs: BehaviorSubject<number>) =>
+  (inputs: BehaviorSubject<number>, outputs: BehaviorSubject<number>, snapshot: Snapshot) =>
   (access$: Observable<RegionAccess>, ctx: DeviceContext): Observable<AccessResult> =>
     defer(() => {
       const seed = Buffer.alloc(REGS);
       seed.writeUInt16LE(inputs.value, GpioReg.IN);
+      snapshot.regs = seed;
       const state$ = merge(
         access$.pipe(map((access): GpioEvent => ({ kind: 'access', access }))),
         inputs.pipe(skip(1), map((value): GpioEvent => ({ kind: 'inputs', value }))),
@@ -106,9 +120,11 @@ const registers =
           filter((r) => r !== 'disconnect'),
           map((): GpioEvent => ({ kind: 'reset' })),
         ),
+        snapshot.loads.pipe(map((regs): GpioEvent => ({ kind: 'load', regs }))),
       ).pipe(
         scan(step, { regs: seed, irq: false }),
         tap((s) => {
+          snapshot.regs = s.regs;
           const out = s.regs.readUInt16LE(GpioReg.OUT);
           if (out !== outputs.value) outputs.next(out);
           if (s.irq) ctx.trigger('intx');
@@ -124,11 +140,20 @@ const registers =
 export const gpioDevice = (): GpioDevice => {
   const inputs = new BehaviorSubject(0);
   const outputs = new BehaviorSubject(0);
+  const snapshot: Snapshot = { regs: Buffer.alloc(REGS), loads: new Subject<Buffer>() };
   const device = pciDevice({
     name: 'gpio',
     ids: { vendorId: 0x494f, deviceId: 0x0dc8, classCode: 0x088000 },
     interruptPin: 1,
-    bars: { 2: ioBar(256, registers(inputs, outputs)) },
+    bars: { 2: ioBar(256, registers(inputs, outputs, snapshot)) },
+    // Its state is the 8-byte register file (inputs excepted: they are the outside world's).
+    migration: {
+      save: () => Buffer.from(snapshot.regs),
+      load: (data) => {
+        if (data.length !== REGS) throw new Error(`gpio state is ${REGS} bytes, got ${data.length}`);
+        snapshot.loads.next(Buffer.from(data));
+      },
+    },
   });
   return {
     ...device,
