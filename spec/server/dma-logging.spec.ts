@@ -7,7 +7,7 @@ import { dirtyAddresses, dirtyBitmapSize } from '../../src/protocol/dirty-bitmap
 import { decodeDmaLoggingReport, decodeDmaLoggingStart, encodeDmaLoggingReportRequest, encodeDmaLoggingStart } from '../../src/protocol/dma-logging.js';
 import { Errno } from '../../src/protocol/errno.js';
 import { decodeDeviceFeatureReply } from '../../src/protocol/feature.js';
-import { DirtyLog } from '../../src/server/index.js';
+import { DirtyLog } from '../../src/protocol/dirty-log.js';
 import { assertErrno, assertOk, openSink } from './fixtures.js';
 
 const { GET, SET, DMA_LOGGING_START, DMA_LOGGING_STOP, DMA_LOGGING_REPORT } = DeviceFeature;

@@ -22,6 +22,7 @@ export * from './feature.js';
 export * from './feature-migration.js';
 export * from './dma-logging.js';
 export * from './dirty-bitmap.js';
+export * from './dirty-log.js';
 export * from './migration-data.js';
 export { isCommandFrame, isReplyFrame, payloadLength, type Chunk, type Frame, type OutgoingMessage } from './frame.js';
 export * from './ranges.js';

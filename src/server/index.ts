@@ -36,7 +36,6 @@ export type {
 } from './types.js';
 export { fromFunctions } from './handlers.js';
 export { migrationPath, migStateName, type MigrationDeviceState } from './migration.js';
-export { DirtyLog } from './dirty-log.js';
 export { DeviceError, DmaError } from './errors.js';
 export { serve, serveUntilSignal, signal$, type ServeOptions, type ServeTarget } from './serve.js';
 export { runDevice, type RunOptions as RunDeviceOptions, type ServerEvent, type WhenBusy } from './run.js';

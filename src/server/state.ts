@@ -6,7 +6,7 @@ import type { PciDevice } from './device.js';
 import { emptyDmaTable, type DmaTable } from './dma-table.js';
 import { emptyIrqTable, type IrqTable } from './irq-table.js';
 import { emptyMsixTable } from './msix-table.js';
-import type { DirtyLog } from './dirty-log.js';
+import type { DirtyLog } from '../protocol/dirty-log.js';
 import { runningMigration, type MigrationState } from './migration.js';
 import type { IrqType } from './types.js';
 

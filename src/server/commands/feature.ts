@@ -6,7 +6,7 @@ import { Errno } from '../../protocol/errno.js';
 import { decodeDeviceFeatureRequest, encodeDeviceFeatureReply, featureIndex } from '../../protocol/feature.js';
 import { decodeMigDeviceStateFeature, encodeMigDeviceStateFeature, encodeMigrationFeature } from '../../protocol/feature-migration.js';
 import { restoreConfig } from '../../pci/index.js';
-import { DirtyLog } from '../dirty-log.js';
+import { DirtyLog } from '../../protocol/dirty-log.js';
 import { DeviceError, errnoOf, fail } from '../errors.js';
 import {
   RecordTag,

@@ -1,14 +1,14 @@
 /**
- * DMA dirty-page logging (DEVICE_FEATURE DMA_LOGGING_START / REPORT / STOP): the pages of guest
- * memory the device wrote through the client's mappings. Message-based DMA writes are the
- * client's to track (it answers them), as the spec says.
+ * A dirty-page log for DMA logging (DEVICE_FEATURE DMA_LOGGING_START / REPORT / STOP): the server
+ * logs the pages the device writes through the client's mappings; the client logs the pages its
+ * answers to DMA_WRITE messages wrote, which are its to track, as the spec says. Pure data, no I/O.
  */
-import { allocDirtyBitmap, markDirty, type DirtyBitmapRange } from '../protocol/dirty-bitmap.js';
+import { allocDirtyBitmap, markDirty, type DirtyBitmapRange } from './dirty-bitmap.js';
 
 /**
- * The log of one logging session. Mutable, as a kernel's dirty bitmap is: device writes run
- * outside the fold (against the state current when they run) and each marks its pages here; a
- * report reads and clears them. A set of page numbers: a page costs nothing until written.
+ * The log of one logging session. Mutable, as a kernel's dirty bitmap is: writes mark their pages
+ * as they happen (a server's device writes run outside its fold), and a report reads and clears
+ * them. A set of page numbers: a page costs nothing until written.
  */
 export class DirtyLog {
   private readonly pages = new Set<number>();
