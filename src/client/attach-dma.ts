@@ -7,6 +7,7 @@ import { container as createContainer, type Container } from './container.js';
 import { serveDma } from './dma-service.js';
 import { emptyMappingTable, type MappingTable } from './mapping-table.js';
 import type { Negotiated } from './negotiate.js';
+import type { ClientDirtyLog } from './migration.js';
 import type { DmaMode, ResolvedOptions } from './options.js';
 
 /** What the DMA side of a device is made of once VERSION is done. */
@@ -16,6 +17,8 @@ export interface Dma {
   readonly dmaMode: DmaMode;
   /** The container, when guest memory was given. */
   readonly container: Container | undefined;
+  /** Where the pages written by the server's DMA_WRITE messages are logged, while logging is on. */
+  readonly dirty: ClientDirtyLog;
 }
 
 /** Largest incoming frame: the default, or our max_data_xfer_size plus room for the fixed part. */
@@ -48,7 +51,9 @@ export const attachDma = (wire: Wire, neg: Negotiated, o: ResolvedOptions, scope
   if (dma) scope.add(() => dma.stop());
   const table$: Observable<MappingTable> = dma?.table$ ?? of(emptyMappingTable);
   const endpoints = twin ? [wire.endpoint, twin] : [wire.endpoint];
-  scope.add(serveDma(endpoints, table$, { maxDataXferSize: o.maxDataXferSize, closeFd: wire.closeFd }));
-  return { twin, dmaMode, container: dma };
+  const dirty: ClientDirtyLog = { log: undefined };
+  const written = (address: number, count: number) => dirty.log?.mark(address, count);
+  scope.add(serveDma(endpoints, table$, { maxDataXferSize: o.maxDataXferSize, closeFd: wire.closeFd, written }));
+  return { twin, dmaMode, container: dma, dirty };
 };
 

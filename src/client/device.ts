@@ -24,6 +24,7 @@ import { call$, type Wire } from './call.js';
 import type { Container, DmaCommit } from './container.js';
 import type { InterruptSignal, Interrupts } from './interrupts.js';
 import type { IrqType } from './irq-state.js';
+import type { LoggingRange, MigrationFeatures, MigrationRequests } from './migration.js';
 import type { DmaMode } from './options.js';
 import type { ClientRegion } from './region-access.js';
 
@@ -77,6 +78,28 @@ export interface ClientDevice {
   dmaSettled(): Observable<DmaCommit>;
   /** DEVICE_RESET; UnsupportedError when the device did not report the RESET flag. */
   reset(): Observable<never>;
+  /** GET MIGRATION: whether the device migrates (RemoteError EINVAL when it does not), with PRE_COPY or not. */
+  migrationFeatures(): Observable<MigrationFeatures>;
+  /** GET MIG_DEVICE_STATE: the migration device state (DeviceState: RUNNING, STOP, STOP_COPY...). */
+  migrationState(): Observable<number>;
+  /** SET MIG_DEVICE_STATE; the server takes the arcs to it and answers once there (EINVAL: not reachable). */
+  setMigrationState(state: number): Observable<never>;
+  /**
+   * One MIG_DATA_READ of up to `size` bytes (default: the server's max_data_xfer_size); fewer bytes
+   * mean no more for now (PRE_COPY) or the end of the data (STOP_COPY).
+   */
+  readMigrationData(size?: number): Observable<Buffer>;
+  /** MIG_DATA_WRITE of `data` in RESUMING, in pieces of at most the server's max_data_xfer_size. */
+  writeMigrationData(data: Buffer): Observable<never>;
+  /**
+   * DMA_LOGGING_START: the server logs the pages the device writes through our mappings, and we log
+   * those its DMA_WRITE messages write; emits the page size chosen. No ranges: every address.
+   */
+  startDirtyLogging(pageSize?: number, ranges?: readonly LoggingRange[]): Observable<number>;
+  /** DMA_LOGGING_STOP. */
+  stopDirtyLogging(): Observable<never>;
+  /** The dirty bitmap of a range (a bit per page, u64 words, little-endian), the server's and ours ORed; both cleared. */
+  dirtyBitmap(iova: number, length: number, pageSize?: number): Observable<Buffer>;
   /** Unmaps DMA, disables interrupts, closes every fd, mapping and socket. Idempotent; never fails. */
   close(): Observable<never>;
   /** Emits the cause once when the connection ends, whoever ended it (replayed to late subscribers). */
@@ -101,12 +124,15 @@ export interface DeviceParts {
   readonly warnings: readonly string[];
   readonly container: Container | undefined;
   readonly interrupts: Interrupts;
+  readonly migration: MigrationRequests;
   readonly closed$: ReplaySubject<DisconnectedError>;
   /** Local resources: subscriptions, mappings, endpoints. */
   readonly scope: Subscription;
   /** Messages on the main socket and the twin socket. */
   readonly trace$: Observable<TraceEvent>;
 }
+
+const PAGE = 4096;
 
 const quiet = (o: Observable<unknown>): Observable<never> => o.pipe(ignoreElements(), catchError(() => EMPTY));
 
@@ -151,6 +177,14 @@ export const assembleDevice = (p: DeviceParts): ClientDevice => {
         if ((p.info.flags & DeviceFlags.RESET) === 0) throw new UnsupportedError('DEVICE_RESET: the device did not report the RESET flag');
         return call$(wire, Command.DEVICE_RESET, encodeDeviceResetRequest(), decodeDeviceResetReply);
       }).pipe(ignoreElements()),
+    migrationFeatures: () => p.migration.features(),
+    migrationState: () => p.migration.state(),
+    setMigrationState: (state) => p.migration.setState(state),
+    readMigrationData: (size = p.caps.max_data_xfer_size) => p.migration.readData(size),
+    writeMigrationData: (data) => p.migration.writeData(data),
+    startDirtyLogging: (pageSize = PAGE, ranges = []) => p.migration.startLogging(pageSize, ranges),
+    stopDirtyLogging: () => p.migration.stopLogging(),
+    dirtyBitmap: (iova, length, pageSize = PAGE) => p.migration.dirtyBitmap(iova, length, pageSize),
     close: () => close$,
     closed$: p.closed$.asObservable(),
     trace$: p.trace$,

@@ -23,6 +23,9 @@ export type DmaAnswer =
 
 const error = (errno: number): DmaAnswer => ({ kind: 'error', errno });
 
+/** Told of every range a DMA_WRITE wrote into guest memory (the client's dirty log). */
+export type Written = (address: number, count: number) => void;
+
 /** The mapping an access may use, or the errno refusing it: EFAULT outside one mapping, EPERM without the right. */
 const lookup = (table: MappingTable, access: DmaAccess, right: number): DmaMapping | DmaAnswer => {
   const mapping = findMapping(table, access.address, access.count);
@@ -45,11 +48,12 @@ const dmaRead = (frame: Frame, table: MappingTable, maxDataXferSize: number): Dm
   return { kind: 'reply', payload };
 };
 
-const dmaWrite = (frame: Frame, table: MappingTable, maxDataXferSize: number): DmaAnswer => {
+const dmaWrite = (frame: Frame, table: MappingTable, maxDataXferSize: number, written?: Written): DmaAnswer => {
   const access = decodeDmaWriteRequest(frame.payload, { maxDataXferSize });
   const found = lookup(table, access, DmaMapFlags.WRITE);
   if (isAnswer(found)) return found;
   access.data?.copy(found.buffer, access.address - found.iova);
+  written?.(access.address, access.count);
   return { kind: 'reply', payload: encodeDmaWriteReply({ address: access.address, count: access.count }) };
 };
 
@@ -58,12 +62,12 @@ const dmaWrite = (frame: Frame, table: MappingTable, maxDataXferSize: number): D
  * rights; E2BIG above our max_data_xfer_size, EFAULT outside a mapping, EPERM against its rights,
  * EINVAL when fds came along (as QEMU), a malformed request's own errno, ENOSYS for anything else.
  */
-export const answerDma = (frame: Frame, table: MappingTable, maxDataXferSize: number): DmaAnswer => {
+export const answerDma = (frame: Frame, table: MappingTable, maxDataXferSize: number, written?: Written): DmaAnswer => {
   if (frame.fds.length > 0) return error(Errno.EINVAL);
   try {
     return match(frame.header.command)
       .with(Command.DMA_READ, () => dmaRead(frame, table, maxDataXferSize))
-      .with(Command.DMA_WRITE, () => dmaWrite(frame, table, maxDataXferSize))
+      .with(Command.DMA_WRITE, () => dmaWrite(frame, table, maxDataXferSize, written))
       .with(P.number, () => error(Errno.ENOSYS))
       .exhaustive();
   } catch (err) {
@@ -72,10 +76,10 @@ export const answerDma = (frame: Frame, table: MappingTable, maxDataXferSize: nu
   }
 };
 
-const respond = (ep: Endpoint, frame: Frame, table: MappingTable, maxDataXferSize: number): void => {
+const respond = (ep: Endpoint, frame: Frame, table: MappingTable, maxDataXferSize: number, written?: Written): void => {
   let answer: DmaAnswer;
   try {
-    answer = answerDma(frame, table, maxDataXferSize);
+    answer = answerDma(frame, table, maxDataXferSize, written);
   } catch {
     answer = error(Errno.EINVAL);
   }
@@ -92,13 +96,13 @@ const respond = (ep: Endpoint, frame: Frame, table: MappingTable, maxDataXferSiz
 export const serveDma = (
   endpoints: readonly Endpoint[],
   table$: Observable<MappingTable>,
-  options: { readonly maxDataXferSize: number; readonly closeFd: (fd: number) => void },
+  options: { readonly maxDataXferSize: number; readonly closeFd: (fd: number) => void; readonly written?: Written },
 ): Subscription =>
   merge(...endpoints.map((ep) => ep.commands$.pipe(withLatestFrom(table$), map(([frame, table]) => ({ ep, frame, table })))))
     .subscribe({
       next: ({ ep, frame, table }) => {
         frame.fds.forEach(options.closeFd);
-        respond(ep, frame, table, options.maxDataXferSize);
+        respond(ep, frame, table, options.maxDataXferSize, options.written);
         // A DMA_WRITE's data is in guest memory now: its buffer can take the next one.
         frame.release?.();
       },

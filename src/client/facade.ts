@@ -4,6 +4,7 @@ import type { ClientDevice } from './device.js';
 import { eagerValuesFrom } from './eager.js';
 import type { InterruptSignal } from './interrupts.js';
 import type { ClientOptions } from './options.js';
+import { migrate$, type MigrateOptions, type MigrationProgress } from './migrate.js';
 import { realize$ } from './realize.js';
 import type { ClientRegion, WriteOptions } from './region-access.js';
 
@@ -34,7 +35,15 @@ const adapters = {
   triggerInterrupt: 'done',
   reset: 'done',
   close: 'done',
+  setMigrationState: 'done',
+  writeMigrationData: 'done',
+  stopDirtyLogging: 'done',
   dmaSettled: 'first',
+  migrationFeatures: 'first',
+  migrationState: 'first',
+  readMigrationData: 'first',
+  startDirtyLogging: 'first',
+  dirtyBitmap: 'first',
   interrupts$: 'signals',
   dmaCommits$: 'each',
   trace$: 'each',
@@ -168,3 +177,10 @@ export const promiseDevice = (dev: ClientDevice): Device => {
  * and IRQs, reads config space. Rejects with a typed error (ConnectError, VersionError, ...).
  */
 export const openDevice = (options: ClientOptions): Promise<Device> => firstValueFrom(realize$(options)).then(promiseDevice);
+
+/**
+ * Migrates the state of the device `source` to `dest` (see migrate$): the progress events for
+ * `for await`; the iteration throws what failed, after the source was set running again.
+ */
+export const migrateDevices = (source: Device, dest: Device, options?: MigrateOptions): AsyncIterableIterator<MigrationProgress> =>
+  eagerValuesFrom(migrate$(source.rx, dest.rx, options));

@@ -6,7 +6,8 @@
  * (`openDevice`, `Device`) wraps it for `await` and `for await` and is the only place that turns
  * streams into Promises.
  */
-export { openDevice, promiseDevice, type Device, type Interrupt, type Region } from './facade.js';
+export { migrateDevices, openDevice, promiseDevice, type Device, type Interrupt, type Region } from './facade.js';
+export { migrate$, type MigrateOptions, type MigrationProgress } from './migrate.js';
 export { realize$, realizeOn$ } from './realize.js';
 export type { ClientDevice } from './device.js';
 export type { ClientRegion, WriteOptions } from './region-access.js';
@@ -16,6 +17,7 @@ export { irqIndex, irqTypeOf, type IrqType } from './irq-state.js';
 export type { DmaCommit } from './container.js';
 export { emptyMappingTable, mappingTableOf, type DmaMapping, type MappingTable } from './mapping-table.js';
 export { answerDma, type DmaAnswer } from './dma-service.js';
+export type { LoggingRange, MigrationFeatures } from './migration.js';
 export {
   DEFAULT_MAX_REQUEST_BODY,
   DEFAULT_WRITE_MULTI_THRESHOLD,

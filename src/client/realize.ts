@@ -12,6 +12,7 @@ import { assembleDevice, type ClientDevice } from './device.js';
 import { discover$, type Discovery } from './discover.js';
 import { attachDma, frameLimit, type Dma } from './attach-dma.js';
 import { interrupts } from './interrupts.js';
+import { migrationRequests } from './migration.js';
 import { mapRegion, unmapAreas } from './mmap-regions.js';
 import { negotiate$, type Negotiated } from './negotiate.js';
 import { ourCapabilities, resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
@@ -107,6 +108,7 @@ const finish = (s: Stage, d: Discovery, built: Built, config: { bytes: Buffer; p
     warnings: [...built.warnings, ...config.parsed.warnings],
     container: s.dma.container,
     interrupts: irq,
+    migration: migrationRequests(s.wire, s.neg.caps.max_data_xfer_size, s.dma.dirty),
     closed$: watchEnd(s, irq),
     scope: s.scope,
     trace$: s.dma.twin ? merge(s.wire.endpoint.trace$, s.dma.twin.trace$) : s.wire.endpoint.trace$,
