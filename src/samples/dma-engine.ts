@@ -189,11 +189,13 @@ export const dmaEngineDevice = (): PciDevice => {
     interruptPin: 1,
     bars: { 0: memoryBar(4096, registers(snapshot)), 4: msixBar(VECTORS) },
     capabilities: [pm(), msix(VECTORS, 4), pcie()],
-    // Its state is the register file. It stops by finishing the copy in flight (no DMA once stopped),
-    // so the state saved is never BUSY.
+    // Its state is the register file. It offers PRE_COPY (it keeps copying while the client moves
+    // guest memory) with nothing to send ahead: 40 bytes go at stop-and-copy. It stops by finishing
+    // the copy in flight (no DMA once stopped), so the state saved is never BUSY.
     migration: {
+      preCopy: true,
       quiesce: () => snapshot.idle$.pipe(first((idle) => idle)),
-      save: () => Buffer.from(snapshot.regs),
+      save: (phase) => (phase === 'stop-copy' ? Buffer.from(snapshot.regs) : undefined),
       load: (data) => {
         if (data.length !== REGS) throw new Error(`dma-engine state is ${REGS} bytes, got ${data.length}`);
         if (busy(data)) throw new Error('dma-engine state saved while BUSY');
