@@ -55,7 +55,8 @@ const bundleCli = async () => {
     target: 'node20',
     chunkNames: 'chunks/[name]-[hash]',
     // node-gyp-build finds the addon at run time beside the installed package.
-    external: ['node-gyp-build'],
+    // tsx is loaded only to serve a TypeScript module, from wherever the user installed it.
+    external: ['node-gyp-build', 'tsx/esm/api'],
     plugins: [rxjsEsm],
     minifyWhitespace: true,
     minifySyntax: true,

@@ -42,7 +42,7 @@ const failsWith = (r: Result, pattern: RegExp, code = 1) => {
 test('--help lists every command', async () => {
   const r = await run(['--help']);
   assert.is(r.code, 0);
-  for (const cmd of ['demo', 'serve', 'info', 'read', 'write', 'monitor']) assert.match(r.stdout, new RegExp(`^  ${cmd} `, 'm'));
+  for (const cmd of ['demo', 'serve', 'info', 'read', 'write', 'monitor', 'migrate']) assert.match(r.stdout, new RegExp(`^  ${cmd} `, 'm'));
   assert.match(r.stdout, /Exit status: 0 on success, 1 when something failed, 2 when the command line is wrong/);
 });
 

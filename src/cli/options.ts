@@ -29,6 +29,12 @@ export interface MonitorFlags extends ClientFlags {
   readonly write: readonly string[];
 }
 
+/** The flags of `migrate`. */
+export interface MigrateFlags extends ClientFlags {
+  readonly preCopyRounds: string;
+  readonly converge: string;
+}
+
 /** The flags of `serve`. */
 export interface ServeFlags {
   readonly socketPath?: string;

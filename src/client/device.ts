@@ -24,7 +24,7 @@ import { call$, type Wire } from './call.js';
 import type { Container, DmaCommit } from './container.js';
 import type { InterruptSignal, Interrupts } from './interrupts.js';
 import type { IrqType } from './irq-state.js';
-import type { LoggingRange, MigrationFeatures, MigrationRequests } from './migration.js';
+import type { DeviceFeatures, LoggingRange, MigrationFeatures, MigrationRequests } from './migration.js';
 import type { DmaMode } from './options.js';
 import type { ClientRegion } from './region-access.js';
 
@@ -78,6 +78,8 @@ export interface ClientDevice {
   dmaSettled(): Observable<DmaCommit>;
   /** DEVICE_RESET; UnsupportedError when the device did not report the RESET flag. */
   reset(): Observable<never>;
+  /** What DEVICE_FEATURE offers: migration (with PRE_COPY or not, and the state now) and dirty logging. */
+  probeFeatures(): Observable<DeviceFeatures>;
   /** GET MIGRATION: whether the device migrates (RemoteError EINVAL when it does not), with PRE_COPY or not. */
   migrationFeatures(): Observable<MigrationFeatures>;
   /** GET MIG_DEVICE_STATE: the migration device state (DeviceState: RUNNING, STOP, STOP_COPY...). */
@@ -177,6 +179,7 @@ export const assembleDevice = (p: DeviceParts): ClientDevice => {
         if ((p.info.flags & DeviceFlags.RESET) === 0) throw new UnsupportedError('DEVICE_RESET: the device did not report the RESET flag');
         return call$(wire, Command.DEVICE_RESET, encodeDeviceResetRequest(), decodeDeviceResetReply);
       }).pipe(ignoreElements()),
+    probeFeatures: () => p.migration.probe(),
     migrationFeatures: () => p.migration.features(),
     migrationState: () => p.migration.state(),
     setMigrationState: (state) => p.migration.setState(state),

@@ -40,6 +40,7 @@ const adapters = {
   stopDirtyLogging: 'done',
   dmaSettled: 'first',
   migrationFeatures: 'first',
+  probeFeatures: 'first',
   migrationState: 'first',
   readMigrationData: 'first',
   startDirtyLogging: 'first',

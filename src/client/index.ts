@@ -17,7 +17,7 @@ export { irqIndex, irqTypeOf, type IrqType } from './irq-state.js';
 export type { DmaCommit } from './container.js';
 export { emptyMappingTable, mappingTableOf, type DmaMapping, type MappingTable } from './mapping-table.js';
 export { answerDma, type DmaAnswer } from './dma-service.js';
-export type { LoggingRange, MigrationFeatures } from './migration.js';
+export type { DeviceFeatures, LoggingRange, MigrationFeatures } from './migration.js';
 export {
   DEFAULT_MAX_REQUEST_BODY,
   DEFAULT_WRITE_MULTI_THRESHOLD,

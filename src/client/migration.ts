@@ -3,7 +3,8 @@
  * MIG_DEVICE_STATE, DMA_LOGGING_*) and MIG_DATA_READ / MIG_DATA_WRITE as cold Observables, and the
  * dirty pages of the server's DMA_WRITE messages, which the client answers and so must log itself.
  */
-import { concat, defer, ignoreElements, map, type Observable } from 'rxjs';
+import { catchError, concat, defer, forkJoin, ignoreElements, map, of, throwError, type Observable } from 'rxjs';
+import { RemoteError } from '../protocol/errors.js';
 import { Command, DeviceFeature, MigrationFlags } from '../protocol/constants.js';
 import { DirtyLog } from '../protocol/dirty-log.js';
 import { decodeDmaLoggingReport, decodeDmaLoggingStart, encodeDmaLoggingReportRequest, encodeDmaLoggingStart } from '../protocol/dma-logging.js';
@@ -25,6 +26,13 @@ export interface MigrationFeatures {
   readonly stopCopy: boolean;
   readonly preCopy: boolean;
   readonly p2p: boolean;
+}
+
+/** What DEVICE_FEATURE offers on a device: migration (and the state it is in), dirty logging. */
+export interface DeviceFeatures {
+  /** Undefined when the device does not migrate. */
+  readonly migration?: MigrationFeatures & { readonly state: number };
+  readonly dirtyLogging: boolean;
 }
 
 /** A range of guest addresses to log. */
@@ -61,6 +69,8 @@ export interface MigrationRequests {
   startLogging(pageSize: number, ranges: readonly LoggingRange[]): Observable<number>;
   stopLogging(): Observable<never>;
   dirtyBitmap(iova: number, length: number, pageSize: number): Observable<Buffer>;
+  /** Probes MIGRATION, MIG_DEVICE_STATE and DMA_LOGGING_START (an error reply means "not offered"). */
+  probe(): Observable<DeviceFeatures>;
 }
 
 /**
@@ -68,6 +78,8 @@ export interface MigrationRequests {
  * is the server's report (pages written through its mappings) ORed with ours (pages its DMA_WRITE
  * messages wrote), both cleared by the query.
  */
+const offered = <T>(o: Observable<T>): Observable<T | undefined> => o.pipe(catchError((err: unknown) => (err instanceof RemoteError ? of(undefined) : throwError(() => err))));
+
 export const migrationRequests = (wire: Wire, maxXfer: number, clientLog: ClientDirtyLog): MigrationRequests => ({
   features: () =>
     get$(wire, DeviceFeature.MIGRATION, Buffer.alloc(0), 8, decodeMigrationFeature).pipe(
@@ -97,6 +109,15 @@ export const migrationRequests = (wire: Wire, maxXfer: number, clientLog: Client
         return chosen;
       }),
     ),
+  probe: () => {
+    const probeLogging = { argsz: 8, flags: DeviceFeature.PROBE | SET | DeviceFeature.DMA_LOGGING_START, data: Buffer.alloc(0) };
+    const requests = migrationRequests(wire, maxXfer, clientLog);
+    return forkJoin([
+      offered(requests.features()),
+      offered(requests.state()),
+      offered(call$(wire, Command.DEVICE_FEATURE, encodeDeviceFeatureRequest(probeLogging), () => true)),
+    ]).pipe(map(([features, state, logging]) => ({ ...(features && state !== undefined ? { migration: { ...features, state } } : {}), dirtyLogging: logging === true })));
+  },
   stopLogging: () =>
     defer(() => {
       clientLog.log = undefined;

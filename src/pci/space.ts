@@ -63,13 +63,16 @@ export interface SpaceParts {
   readonly initial: Buffer;
 }
 
-const parts = new WeakMap<ConfigSpace, SpaceParts>();
+// The buffers sit on the space under a registered symbol, not in a module-private WeakMap: a device
+// built by one copy of this package (a user's module importing it) must work in another (the
+// bundled CLI serving that module). Non-enumerable, so they never show in JSON or inspection.
+const PARTS = Symbol.for('vfio-user-rx:config-space-parts');
 
 class Space implements ConfigSpace {
   readonly layout: ConfigLayout;
   constructor(layout: ConfigLayout, p: SpaceParts) {
     this.layout = layout;
-    parts.set(this, p);
+    Object.defineProperty(this, PARTS, { value: p, enumerable: false });
     Object.freeze(this);
   }
   get bytes(): Buffer {
@@ -88,7 +91,7 @@ export const createSpace = (layout: ConfigLayout, p: SpaceParts): ConfigSpace =>
 
 /** The live buffers of a space, for this module's own pure functions (they copy before changing). */
 export const partsOf = (space: ConfigSpace): SpaceParts => {
-  const p = parts.get(space);
+  const p = (space as unknown as { [PARTS]?: SpaceParts })[PARTS];
   if (p === undefined) throw new TypeError('not a ConfigSpace built by buildConfigSpace');
   return p;
 };

@@ -128,6 +128,11 @@ export const DeviceState = {
   PRE_COPY_P2P: 7,
 } as const;
 
+const DEVICE_STATE_NAMES = ['ERROR', 'STOP', 'RUNNING', 'STOP_COPY', 'RESUMING', 'RUNNING_P2P', 'PRE_COPY', 'PRE_COPY_P2P'];
+
+/** The name of a migration device state, or `state N` for a number that is none. */
+export const deviceStateName = (state: number): string => DEVICE_STATE_NAMES[state] ?? `state ${state}`;
+
 /** GET_REGION_IO_FDS entry types. */
 export const IoFdType = { IOEVENTFD: 0, IOREGIONFD: 1, IOEVENTFD_SHADOW: 2 } as const;
 

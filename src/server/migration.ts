@@ -3,7 +3,7 @@
  * state machine as a pure function, the state the fold carries, and the device's data stream.
  */
 import { EMPTY, Observable, defer, isObservable, of, type Subscription } from 'rxjs';
-import { Command, DeviceState as MigState } from '../protocol/constants.js';
+import { Command, DeviceState as MigState, deviceStateName } from '../protocol/constants.js';
 import { Errno } from '../protocol/errno.js';
 import { DeviceError } from './errors.js';
 import type { DeviceContext, MigrationHooks, MigrationPhase } from './types.js';
@@ -11,10 +11,8 @@ import type { DeviceContext, MigrationHooks, MigrationPhase } from './types.js';
 /** A migration device state (`DeviceState` of linux/vfio.h: ERROR 0 ... PRE_COPY_P2P 7). */
 export type MigrationDeviceState = (typeof MigState)[keyof typeof MigState];
 
-const NAMES = ['ERROR', 'STOP', 'RUNNING', 'STOP_COPY', 'RESUMING', 'RUNNING_P2P', 'PRE_COPY', 'PRE_COPY_P2P'];
-
 /** The name of a device state, or `state N` for a number that is none. */
-export const migStateName = (s: number): string => NAMES[s] ?? `state ${s}`;
+export const migStateName = deviceStateName;
 
 /** The direct arcs a server implements (the spec's table); P2P states are not supported. */
 const ARCS: Readonly<Record<number, readonly number[]>> = {
@@ -213,13 +211,28 @@ export const runHook = (hook: (() => void | Observable<unknown>) | undefined): O
     return isObservable(out) ? new Observable<void>((s) => out.subscribe({ error: (e: unknown) => s.error(e), complete: () => (s.next(), s.complete()) })) : of(undefined);
   });
 
+/** Commands that change nothing of the device, or only the client's side of it: accepted in every state. */
+const ALWAYS = new Set<number>([
+  Command.DEVICE_FEATURE,
+  Command.MIG_DATA_READ,
+  Command.DEVICE_RESET,
+  Command.DEVICE_GET_INFO,
+  Command.DEVICE_GET_REGION_INFO,
+  Command.DEVICE_GET_REGION_IO_FDS,
+  Command.DEVICE_GET_IRQ_INFO,
+  Command.DMA_MAP,
+  Command.DMA_UNMAP,
+]);
+
 /**
- * Whether a command may run in a migration state. In STOP and STOP_COPY only DEVICE_FEATURE,
- * MIG_DATA_READ and (in STOP) region accesses are accepted, as libvfio-user does; DEVICE_RESET
- * too, the way out of any state. Everything else is EINVAL there.
+ * Whether a command may run in a migration state. In STOP and STOP_COPY the device does not run:
+ * SET_IRQS is EINVAL, and in STOP_COPY region accesses too, as in
+ * libvfio-user. Unlike libvfio-user, the commands that only read what the device is (GET_INFO and
+ * friends) and the client's DMA_MAP / DMA_UNMAP stay accepted, so a client can still open (or
+ * close) a stopped device; DEVICE_RESET is the way out of any state.
  */
 export const commandAllowed = (migState: number, command: number): boolean => {
   if (migState !== MigState.STOP && migState !== MigState.STOP_COPY) return true;
-  if (command === Command.DEVICE_FEATURE || command === Command.MIG_DATA_READ || command === Command.DEVICE_RESET) return true;
+  if (ALWAYS.has(command)) return true;
   return migState === MigState.STOP && (command === Command.REGION_READ || command === Command.REGION_WRITE || command === Command.REGION_WRITE_MULTI);
 };

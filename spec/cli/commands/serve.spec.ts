@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -110,10 +110,37 @@ test('neither --socket-path nor --fd is a usage error', async () => {
   assert.is(r.stderr, 'vfio-user: serve needs --socket-path PATH or --fd N\n');
 });
 
-test('an unknown device is a usage error naming the choices', async () => {
+test('an unknown device that is no file either is a usage error naming the samples', async () => {
   const r = await run(['serve', 'toaster', '--socket-path', join(dir.path, 't.sock')]);
   assert.is(r.code, 2);
-  assert.match(r.stderr, /^vfio-user: .*'toaster'.* Allowed choices are gpio, dma-engine, ram\./);
+  assert.is(r.stderr, "vfio-user: serve: 'toaster' is neither a sample device (gpio, dma-engine, ram) nor a file\n");
+});
+
+test('serves the device a module exports (default export: a function returning a PciDevice)', async () => {
+  const module = join(dir.path, 'my-device.mjs');
+  const server = join(process.cwd(), 'dist', 'index.js');
+  writeFileSync(module, `import { server } from ${JSON.stringify(server)};
+export default () => server.pciDevice({ name: 'my-device', ids: { vendorId: 0x1234, deviceId: 0x5678, classCode: 0xff0000 }, bars: { 0: server.memoryBar(16, { read: (o, n) => Buffer.alloc(n, 0x42) }) } });
+`);
+  const socketPath = join(dir.path, 'm.sock');
+  const served = start(['serve', module, '--socket-path', socketPath]);
+  try {
+    await served.line(/^listening on .* \(my-device\)$/);
+    const r = await run(['read', socketPath, 'bar0', '0', '2']);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /42 42/);
+  } finally {
+    served.child.kill('SIGTERM');
+  }
+  assert.is((await served.done).code, 0);
+});
+
+test('a module that exports no device says what to export', async () => {
+  const module = join(dir.path, 'nothing.mjs');
+  writeFileSync(module, 'export const x = 1;\n');
+  const r = await run(['serve', module, '--socket-path', join(dir.path, 'n.sock')]);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /exports no device: export default \(or device\) a PciDevice/);
 });
 
 test('a path another server answers on is refused, and that server keeps running', async () => {

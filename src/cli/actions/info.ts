@@ -21,7 +21,8 @@ export const configHexLines = (dev: Device): string[] => {
 /** Prints the device behind `socket` as text, JSON or config hex. */
 export const info = (socket: string, flags: InfoFlags): Promise<void> =>
   withDevice(clientOptions(socket, flags), async (dev) => {
-    if (flags.json) print(toJson(infoJson(dev, socket)));
-    else if (flags.configHex) print(...configHexLines(dev));
-    else print(...infoLines(dev, socket));
+    if (flags.configHex) return print(...configHexLines(dev));
+    const features = await dev.probeFeatures();
+    if (flags.json) print(toJson(infoJson(dev, socket, features)));
+    else print(...infoLines(dev, socket, features));
   });

@@ -1,11 +1,15 @@
 /**
- * What `vfio-user serve DEVICE (--socket-path PATH | --fd N)`: serves a sample device in the foreground,
- * one client at a time, until SIGTERM or SIGINT (then the socket file is removed).
+ * What `vfio-user serve DEVICE (--socket-path PATH | --fd N)` does: serves a sample device, or the
+ * device a module exports, in the foreground, one client at a time, until SIGTERM or SIGINT (then
+ * the socket file is removed).
  */
-import { fstatSync } from 'node:fs';
+import { existsSync, fstatSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Observable, lastValueFrom, takeUntil, tap } from 'rxjs';
-import { serve, signal$, type ServeTarget, type ServerEvent } from '../../server/index.js';
-import { sampleDevices, type SampleName } from '../../samples/index.js';
+import { serve, signal$, type PciDevice, type ServeTarget, type ServerEvent } from '../../server/index.js';
+import { sampleDevices } from '../../samples/index.js';
+import { sampleNames, type SampleName } from '../../samples/catalog.js';
 import { errnoName } from '../../protocol/index.js';
 import { parseNumber } from '../args.js';
 import { CliError, errnoText, usageError } from '../errors.js';
@@ -49,9 +53,9 @@ const show = (name: string, verbose: boolean) => (e: ServerEvent) => {
 };
 
 /** Serves until a signal; resolves once everything is closed and the socket file removed. */
-const serveUntilStopped = (name: SampleName, target: ServeTarget, flags: ServeFlags): Promise<void> => {
+const serveUntilStopped = (device: PciDevice, target: ServeTarget, flags: ServeFlags): Promise<void> => {
   const verbose = flags.verbose === true;
-  const device = sampleDevices[name].create();
+  const name = device.name;
   const stop$ = signal$('SIGTERM', 'SIGINT').pipe(tap((s) => verbose && print(`stopping on ${s}`)));
   const options = {
     whenBusy: flags.queue ? ('queue' as const) : ('refuse' as const),
@@ -64,5 +68,40 @@ const serveUntilStopped = (name: SampleName, target: ServeTarget, flags: ServeFl
   );
 };
 
-/** Serves the sample device NAME on the socket the flags name, until SIGTERM or SIGINT. */
-export const serveSample = (name: SampleName, flags: ServeFlags): Promise<void> => serveUntilStopped(name, targetOf(flags), flags);
+const isDevice = (x: unknown): x is PciDevice => {
+  const d = x as Partial<PciDevice> | undefined;
+  return typeof d === 'object' && d !== null && Array.isArray(d.regions) && typeof d.config === 'object' && typeof d.irqCounts === 'object';
+};
+
+/** Imports a module: plain `import()`, or through tsx for TypeScript (a devDependency the user may not have). */
+const importModule = async (file: string): Promise<Record<string, unknown>> => {
+  const url = pathToFileURL(file).href;
+  if (!/\.[cm]?tsx?$/.test(file)) return (await import(url)) as Record<string, unknown>;
+  let tsImport: (specifier: string, parent: string) => Promise<unknown>;
+  try {
+    ({ tsImport } = (await import('tsx/esm/api')) as { tsImport: typeof tsImport });
+  } catch {
+    throw new CliError(`${file} is TypeScript: install tsx beside vfio-user-rx (npm i -D tsx), or serve its compiled JavaScript`);
+  }
+  return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+};
+
+/** The device a module exports: `default` or `device`, a PciDevice or a function that returns one. */
+export const deviceFromModule = async (path: string): Promise<PciDevice> => {
+  const file = resolve(path);
+  if (!existsSync(file)) throw usageError(`serve: '${path}' is neither a sample device (${sampleNames.join(', ')}) nor a file`);
+  const mod = await importModule(file);
+  for (const key of ['default', 'device']) {
+    const value = mod[key];
+    const device = typeof value === 'function' ? await (value as () => unknown)() : value;
+    if (isDevice(device)) return device;
+  }
+  throw new CliError(`${path} exports no device: export default (or device) a PciDevice made with pciDevice(), or a function that returns one`);
+};
+
+/** Serves the sample device NAME, or the device the module at that path exports, until SIGTERM or SIGINT. */
+export const serveDevice = async (name: string, flags: ServeFlags): Promise<void> => {
+  const target = targetOf(flags);
+  const device = (sampleNames as readonly string[]).includes(name) ? sampleDevices[name as SampleName].create() : await deviceFromModule(name);
+  return serveUntilStopped(device, target, flags);
+};

@@ -1,9 +1,10 @@
 /**
- * `vfio-user serve DEVICE (--socket-path PATH | --fd N)`: serves a sample device in the foreground,
- * one client at a time, until SIGTERM or SIGINT (then the socket file is removed).
+ * `vfio-user serve DEVICE (--socket-path PATH | --fd N)`: serves a sample device, or the device a
+ * module exports, in the foreground, one client at a time, until SIGTERM or SIGINT (then the
+ * socket file is removed).
  */
 import { Argument, Command, Option } from 'commander';
-import { sampleDescriptions, sampleNames, type SampleName } from '../../samples/catalog.js';
+import { sampleDescriptions } from '../../samples/catalog.js';
 import type { ServeFlags } from '../options.js';
 
 const deviceList = Object.entries(sampleDescriptions)
@@ -13,17 +14,18 @@ const deviceList = Object.entries(sampleDescriptions)
 /** The `serve` command; its work is loaded only when it runs. */
 export const serveCommand = (): Command =>
   new Command('serve')
-    .description('serve a sample device on a UNIX socket, in the foreground, one client at a time')
-    .addArgument(new Argument('<device>', 'sample device to serve').choices(sampleNames))
+    .description('serve a sample device, or the device a module exports, on a UNIX socket, in the foreground, one client at a time')
+    .addArgument(new Argument('<device>', 'a sample device name, or the path of a module (.js, .mjs; .ts with tsx installed) that exports one'))
     .addOption(new Option('--socket-path <path>', 'create the listening socket at this path (mode 0600)').conflicts('fd'))
     .addOption(new Option('--fd <n>', 'serve on an inherited, already listening socket fd').conflicts('socketPath'))
     .option('-v, --verbose', 'print a line per client connection and disconnection')
     .option('--trace', 'print every message exchanged with clients, decoded, as monitor does')
     .option('--queue', 'keep a client that connects while another is served waiting (default: refuse it with EBUSY)')
-    .addHelpText('after', `\nSample devices:\n${deviceList}\n\nA client that connects while another is served is refused at once (its first message gets EBUSY:
+    .addHelpText('after', `\nSample devices:\n${deviceList}\n\nA module exports its device as \`default\` or \`device\`: a PciDevice (made with pciDevice()),
+or a function that returns one.\n\nA client that connects while another is served is refused at once (its first message gets EBUSY:
 "the device is in use by another client"), unless --queue keeps it waiting until the first leaves.
 SIGTERM or SIGINT stops the server and removes the socket file.`)
-    .action(async (name: SampleName, flags: ServeFlags) => {
-      const { serveSample } = await import('../actions/serve.js');
-      await serveSample(name, flags);
+    .action(async (name: string, flags: ServeFlags) => {
+      const { serveDevice } = await import('../actions/serve.js');
+      await serveDevice(name, flags);
     });

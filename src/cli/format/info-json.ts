@@ -1,14 +1,15 @@
 /** `info --json`: the same facts as the text form, as one JSON document for scripts. */
-import type { Device } from '../../client/index.js';
+import type { Device, DeviceFeatures } from '../../client/index.js';
 import { irqName, regionName } from '../args.js';
 import { FLAG_TABLES, flagNames } from './flags.js';
 import { fdState, sparseAreas } from './info.js';
 
 /** The JSON document of a device (plain data: numbers, strings, arrays, objects). */
-export const infoJson = (dev: Device, where: string): unknown => ({
+export const infoJson = (dev: Device, where: string, features?: DeviceFeatures): unknown => ({
   socket: where,
   version: dev.version,
   caps: { ...dev.caps, twin_socket: dev.twinSocket },
+  ...(features ? { features } : {}),
   device: { flags: dev.info.flags, flagNames: flagNames(dev.info.flags, FLAG_TABLES.device), num_regions: dev.info.num_regions, num_irqs: dev.info.num_irqs },
   regions: dev.regions.map((r) => ({
     index: r.index,

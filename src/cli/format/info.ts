@@ -1,8 +1,8 @@
 /** What `info` shows of an opened device, like `lspci -vv`: device, limits, regions, IRQs, config space. */
-import type { Device } from '../../client/index.js';
+import type { Device, DeviceFeatures } from '../../client/index.js';
 import { formatConfig } from '../../pci/index.js';
 import type { DefaultedKey, RegionInfo } from '../../protocol/index.js';
-import { RegionFlags } from '../../protocol/index.js';
+import { RegionFlags, deviceStateName } from '../../protocol/index.js';
 import { hex, irqName, regionName } from '../args.js';
 import { deviceFlags, irqFlags, regionFlags } from './flags.js';
 
@@ -72,10 +72,20 @@ export const configSection = (dev: Device): string[] => {
   return [`Config space (${hex(dev.configBytes.length)} bytes):`, ...lines.map((l) => `  ${l}`)];
 };
 
+/** What DEVICE_FEATURE offers, on one line. */
+export const featuresLine = (f: DeviceFeatures): string => {
+  const m = f.migration;
+  const migration = m
+    ? `migration (stop-copy${m.preCopy ? ', pre-copy' : ''}${m.p2p ? ', p2p' : ''}; now ${deviceStateName(m.state)})`
+    : 'no migration';
+  return `${migration}, ${f.dirtyLogging ? 'dirty page logging' : 'no dirty page logging'}`;
+};
+
 /** Every line of `info` for a device opened at `where`. */
-export const infoLines = (dev: Device, where: string): string[] => [
+export const infoLines = (dev: Device, where: string, features?: DeviceFeatures): string[] => [
   `Device ${where}: vfio-user ${dev.version.major}.${dev.version.minor}, flags ${deviceFlags(dev.info.flags)}`,
   `Server limits: ${limitsLine(dev)}`,
+  ...(features ? [`Features: ${featuresLine(features)}`] : []),
   ...regionsSection(dev),
   ...irqsSection(dev),
   ...configSection(dev),

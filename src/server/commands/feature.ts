@@ -77,7 +77,13 @@ const load = (rt: Runtime, state: DeviceState): Observable<DeviceState> => {
     for (const r of parseRecords(data)) {
       if (r.tag === RecordTag.DEVICE) devicePieces.push(r.body);
       else if (r.tag === RecordTag.CONFIG) {
-        if (r.body.length !== state.config.bytes.length) fail(Errno.EINVAL, `migration data: config space of ${r.body.length} bytes, this device has ${state.config.bytes.length}`);
+        const ours = state.config.bytes;
+        if (r.body.length !== ours.length) fail(Errno.EINVAL, `migration data: config space of ${r.body.length} bytes, this device has ${ours.length}`);
+        // Vendor and device ids (the first dword) name the kind of device: another kind's state is refused.
+        if (r.body.readUInt32LE(0) !== ours.readUInt32LE(0)) {
+          const ids = (b: Buffer) => `${b.readUInt16LE(0).toString(16).padStart(4, '0')}:${b.readUInt16LE(2).toString(16).padStart(4, '0')}`;
+          fail(Errno.EINVAL, `migration data of device ${ids(r.body)}, this is ${ids(ours)}`);
+        }
         next = { ...next, config: restoreConfig(next.config, Buffer.from(r.body)) };
       } else if (r.tag === RecordTag.MSIX_TABLE) {
         if (r.body.length !== state.msixTable.length) fail(Errno.EINVAL, `migration data: an MSI-X table of ${r.body.length} bytes, this device has ${state.msixTable.length}`);
@@ -91,6 +97,7 @@ const load = (rt: Runtime, state: DeviceState): Observable<DeviceState> => {
     }
     device = Buffer.concat(devicePieces);
   }
+  if (device.length > 0 && !hooks.load) fail(Errno.EINVAL, `migration data: ${device.length} bytes of device state, and this device loads none`);
   // Everything checked: RAM contents go in, then the device's own data (its refusal fails the SET).
   for (const [from, to] of ram) from.copy(to);
   return runHook(hooks.load && (() => hooks.load!(device, rt.ctx))).pipe(
