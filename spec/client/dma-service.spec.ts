@@ -15,9 +15,9 @@ const rw = Buffer.alloc(0x1000, 0x11);
 const ro = Buffer.alloc(0x1000, 0x22);
 const wo = Buffer.alloc(0x1000, 0x33);
 const table: MappingTable = mappingTableOf([
-  { sectionId: 1, iova: 0x1000, size: 0x1000, flags: DmaMapFlags.READ | DmaMapFlags.WRITE, buffer: rw },
-  { sectionId: 2, iova: 0x2000, size: 0x1000, flags: DmaMapFlags.READ, buffer: ro },
-  { sectionId: 3, iova: 0x8000, size: 0x1000, flags: DmaMapFlags.WRITE, buffer: wo },
+  { sectionId: 1, iova: 0x1000, size: 0x1000, flags: DmaMapFlags.READ | DmaMapFlags.WRITE, buffer: rw, fd: -1, fdOffset: 0 },
+  { sectionId: 2, iova: 0x2000, size: 0x1000, flags: DmaMapFlags.READ, buffer: ro, fd: -1, fdOffset: 0 },
+  { sectionId: 3, iova: 0x8000, size: 0x1000, flags: DmaMapFlags.WRITE, buffer: wo, fd: -1, fdOffset: 0 },
 ]);
 const read = (address: number, count: number, fds: number[] = []) =>
   answerDma(commandFrame(1, Command.DMA_READ, p.encodeDmaReadRequest({ address, count }), fds), table, MAX);
@@ -86,7 +86,7 @@ test('a malformed DMA request gets its own errno (EINVAL)', () => {
 
 test('a large DMA_READ is answered with a view of guest memory, not a copy; a small one with a copy', () => {
   const big = Buffer.alloc(0x20000, 0x44);
-  const bigTable: MappingTable = mappingTableOf([{ sectionId: 4, iova: 0x100000, size: big.length, flags: DmaMapFlags.READ, buffer: big }]);
+  const bigTable: MappingTable = mappingTableOf([{ sectionId: 4, iova: 0x100000, size: big.length, flags: DmaMapFlags.READ, buffer: big, fd: -1, fdOffset: 0 }]);
   const ask = (count: number) =>
     answerDma(commandFrame(1, Command.DMA_READ, p.encodeDmaReadRequest({ address: 0x100000, count })), bigTable, 1 << 20);
   const large = ask(0x10000);

@@ -14,7 +14,7 @@ import { MalformedMessageError } from '../protocol/errors.js';
 import { SEND_AT_ONCE_BYTES } from '../wire/connection.js';
 import type { Frame } from '../protocol/frame.js';
 import type { Endpoint } from '../wire/endpoint.js';
-import { findMapping, type DmaMapping, type MappingTable } from './mapping-table.js';
+import { findMapping, type GuestMapping, type MappingTable } from './mapping-table.js';
 
 /** The answer to one server command: a reply payload or an errno. */
 export type DmaAnswer =
@@ -27,14 +27,14 @@ const error = (errno: number): DmaAnswer => ({ kind: 'error', errno });
 export type Written = (address: number, count: number) => void;
 
 /** The mapping an access may use, or the errno refusing it: EFAULT outside one mapping, EPERM without the right. */
-const lookup = (table: MappingTable, access: DmaAccess, right: number): DmaMapping | DmaAnswer => {
+const lookup = (table: MappingTable, access: DmaAccess, right: number): GuestMapping | DmaAnswer => {
   const mapping = findMapping(table, access.address, access.count);
   // A released section's view has length 0: treat it as gone.
   if (!mapping || mapping.buffer.length < mapping.size) return error(Errno.EFAULT);
   return (mapping.flags & right) === 0 ? error(Errno.EPERM) : mapping;
 };
 
-const isAnswer = (x: DmaMapping | DmaAnswer): x is DmaAnswer => 'kind' in x;
+const isAnswer = (x: GuestMapping | DmaAnswer): x is DmaAnswer => 'kind' in x;
 
 const dmaRead = (frame: Frame, table: MappingTable, maxDataXferSize: number): DmaAnswer => {
   const access = decodeDmaReadRequest(frame.payload, { maxDataXferSize });

@@ -15,7 +15,7 @@ export type { MappedArea } from './mmap-regions.js';
 export type { InterruptSignal } from './interrupts.js';
 export { irqIndex, irqTypeOf, type IrqType } from './irq-state.js';
 export type { DmaCommit } from './container.js';
-export { emptyMappingTable, mappingTableOf, type DmaMapping, type MappingTable } from './mapping-table.js';
+export { emptyMappingTable, mappingTableOf, type GuestMapping, type MappingTable } from './mapping-table.js';
 export { answerDma, type DmaAnswer } from './dma-service.js';
 export type { DeviceFeatures, LoggingRange, MigrationFeatures } from './migration.js';
 export {

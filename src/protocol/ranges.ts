@@ -15,6 +15,15 @@ export interface AddressRange {
   readonly size: number;
 }
 
+/**
+ * The shape of a DMA mapping on either side: a range and its DMA_MAP rights (READ, WRITE). The
+ * client's GuestMapping and the server's DmaMapping add what each side holds of it.
+ */
+export interface MappedRange extends AddressRange {
+  /** DMA_MAP flags (READ, WRITE). */
+  readonly flags: number;
+}
+
 /** Ranges by start address, never overlapping (the callers check); a value. */
 export type Ranges<R extends AddressRange> = Pick<
   InstanceType<typeof BTree<number, R>>,

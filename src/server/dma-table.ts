@@ -3,7 +3,7 @@
  * per change): the server folds DMA_MAP and DMA_UNMAP into it (the mmap and munmap around it are
  * the caller's effects).
  */
-import { emptyRanges, exactRange, overlapsAny, rangeHolding, rangeList, withRange, withoutRange, type Ranges } from '../protocol/ranges.js';
+import { emptyRanges, exactRange, overlapsAny, rangeHolding, rangeList, withRange, withoutRange, type MappedRange, type Ranges } from '../protocol/ranges.js';
 import { DmaMapFlags } from '../protocol/constants.js';
 import { Errno } from '../protocol/errno.js';
 import type { DmaMapRequest } from '../protocol/dma.js';
@@ -12,11 +12,7 @@ import { unmapWindows, type GuestWindows } from './windows.js';
 import type { DmaRange } from './types.js';
 
 /** One mapping: the client's range, its permissions, and our mmap of its fd if it sent one. */
-export interface DmaMapping {
-  readonly iova: number;
-  readonly size: number;
-  /** DMA_MAP flags (READ, WRITE). */
-  readonly flags: number;
+export interface DmaMapping extends MappedRange {
   /** Offset into the client's fd (0 without fd). */
   readonly offset: number;
   /** Our mmap of the client's fd; undefined when it sent none (access goes by message). */
