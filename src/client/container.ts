@@ -52,6 +52,8 @@ export interface Container {
   close$(): Observable<never>;
   /** Stops following memory, sending nothing (local teardown). Idempotent. */
   stop(): void;
+  /** Sends every mapping in force again, on `wire` (a server reached again after a reconnect). */
+  replay$(wire: Wire): Observable<never>;
 }
 
 /** Settings of a container. */
@@ -143,5 +145,17 @@ export const container = (wire: Wire, changes$: Observable<MemoryChange>, option
       return call$(wire, Command.DMA_UNMAP, encodeDmaUnmapRequest(request), (p) => decodeDmaUnmapReply(p, request));
     }).pipe(ignoreElements());
 
-  return { table$, commits$, settled$, close$, stop: () => subscription.unsubscribe() };
+  const replay$ = (to: Wire) =>
+    defer(() => {
+      const withFd = options.mode === 'fd';
+      return from(table$.value.valuesArray()).pipe(
+        mergeMap((m) => {
+          const payload = encodeDmaMapRequest({ flags: m.flags, offset: withFd ? m.fdOffset : 0, address: m.iova, size: m.size });
+          return call$(to, Command.DMA_MAP, payload, decodeDmaMapReply, withFd ? { fds: [m.fd] } : {});
+        }, MAX_DMA_IN_FLIGHT),
+        ignoreElements(),
+      );
+    });
+
+  return { table$, commits$, settled$, close$, stop: () => subscription.unsubscribe(), replay$ };
 };

@@ -104,13 +104,21 @@ export interface ClientDevice {
   dirtyBitmap(iova: number, length: number, pageSize?: number): Observable<Buffer>;
   /** Unmaps DMA, disables interrupts, closes every fd, mapping and socket. Idempotent; never fails. */
   close(): Observable<never>;
-  /** Emits the cause once when the connection ends, whoever ended it (replayed to late subscribers). */
+  /** Emits the cause once when the connection ends, whoever ended it (replayed to late subscribers); with reconnect, once the attempts run out. */
   readonly closed$: Observable<DisconnectedError>;
+  /** With the reconnect option: each loss of the server, each failed attempt, each reconnection; completes when the device ends. */
+  readonly reconnects$: Observable<ReconnectEvent>;
   /** Every message sent or received, on the main socket and the twin socket. */
   readonly trace$: Observable<TraceEvent>;
   /** Counters of our requests on the main socket: replies awaited now, replies that matched none. */
   readonly stats: CorrelatorStats;
 }
+
+/** What a reconnecting device goes through (see ClientOptions.reconnect). */
+export type ReconnectEvent =
+  | { readonly kind: 'lost'; readonly cause: DisconnectedError }
+  | { readonly kind: 'retrying'; readonly attempt: number; readonly error: unknown }
+  | { readonly kind: 'reconnected' };
 
 /** Everything realize has built, to assemble into a device. */
 export interface DeviceParts {
@@ -128,6 +136,7 @@ export interface DeviceParts {
   readonly interrupts: Interrupts;
   readonly migration: MigrationRequests;
   readonly closed$: ReplaySubject<DisconnectedError>;
+  readonly reconnects$: Observable<ReconnectEvent>;
   /** Local resources: subscriptions, mappings, endpoints. */
   readonly scope: Subscription;
   /** Messages on the main socket and the twin socket. */
@@ -190,6 +199,7 @@ export const assembleDevice = (p: DeviceParts): ClientDevice => {
     dirtyBitmap: (iova, length, pageSize = PAGE) => p.migration.dirtyBitmap(iova, length, pageSize),
     close: () => close$,
     closed$: p.closed$.asObservable(),
+    reconnects$: p.reconnects$,
     trace$: p.trace$,
     get stats() {
       return wire.endpoint.stats;

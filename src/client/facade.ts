@@ -48,6 +48,7 @@ const adapters = {
   interrupts$: 'signals',
   dmaCommits$: 'each',
   trace$: 'each',
+  reconnects$: 'each',
   closed$: 'once',
 } as const satisfies { readonly [K in ObservableMembers<ClientDevice>]: Adapter };
 

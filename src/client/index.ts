@@ -9,7 +9,7 @@
 export { migrateDevices, openDevice, promiseDevice, type Device, type Interrupt, type Region } from './facade.js';
 export { migrate$, type MigrateOptions, type MigrationProgress } from './migrate.js';
 export { realize$, realizeOn$ } from './realize.js';
-export type { ClientDevice } from './device.js';
+export type { ClientDevice, ReconnectEvent } from './device.js';
 export type { ClientRegion, WriteOptions } from './region-access.js';
 export type { MappedArea } from './mmap-regions.js';
 export type { InterruptSignal } from './interrupts.js';
@@ -23,6 +23,7 @@ export {
   DEFAULT_WRITE_MULTI_THRESHOLD,
   type ClientOptions,
   type DmaMode,
+  type ReconnectOptions,
 } from './options.js';
 export { MAX_IRQ_TYPES, MAX_REGIONS, MAX_REGION_INFO_ARGSZ } from './discover.js';
 export { guestMemory, type GuestMemory, type MemoryChange, type MemorySection, type RamBlock, type SectionSpec } from '../streams/memory.js';

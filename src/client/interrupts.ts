@@ -53,6 +53,8 @@ export interface Interrupts extends IrqCommands {
   close$(): Observable<never>;
   /** The connection ended: closes every eventfd and errors interrupts$ with `cause`. */
   end(cause: Error): void;
+  /** Hands every enabled vector's eventfd over again, on `wire` (a server reached again after a reconnect). */
+  replay$(wire: Wire): Observable<never>;
 }
 
 /** What interrupt delivery needs. */
@@ -157,5 +159,15 @@ export const interrupts = (ctx: InterruptsContext): Interrupts => {
         return concat(...disables, defer(() => (stop(() => events.complete()), EMPTY)));
       }).pipe(ignoreElements()),
     end: (cause) => stop(() => events.error(cause)),
+    replay$: (wire) =>
+      defer(() => {
+        const again = irqCommands(wire, ctx.irqs);
+        const chunk = Math.min(ctx.maxMsgFds, SCM_MAX_FD);
+        return from([...state.value.table]).pipe(
+          concatMap(([index, fds]) =>
+            from(splitTransfer({ offset: 0, count: fds.length }, chunk)).pipe(concatMap((c) => again.assign(index, c.offset, fds.slice(c.offset, c.offset + c.count)))),
+          ),
+        );
+      }).pipe(ignoreElements()),
   };
 };

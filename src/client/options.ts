@@ -8,6 +8,16 @@ import type { TraceEvent } from '../wire/trace.js';
 /** How guest memory is offered for DMA: with its memfd (the server mmaps it) or by address only. */
 export type DmaMode = 'fd' | 'message';
 
+/** How a client reconnects when its server goes away (see ClientOptions.reconnect). */
+export interface ReconnectOptions {
+  /** Attempts after each loss before giving up (default 5). */
+  readonly attempts?: number;
+  /** Delay before the first attempt, doubled for each next one (default 100 ms). */
+  readonly backoffMs?: number;
+  /** Longest delay between attempts (default 5000 ms). */
+  readonly maxBackoffMs?: number;
+}
+
 /** Options of a client device (QEMU's vfio-user-pci properties and more). */
 export interface ClientOptions {
   /** Path of the server's UNIX socket. Exclusive with `fd`. */
@@ -42,6 +52,13 @@ export interface ClientOptions {
   readonly scheduler?: SchedulerLike;
   /** The native layer (tests may wrap it). */
   readonly native?: Native;
+  /**
+   * Reconnect to `socketPath` when the server goes away: VERSION again, guest memory mapped again
+   * and interrupt eventfds handed over again, mapped regions then reached by message. Requests in
+   * flight when the connection went fail with DisconnectedError; requests made while reconnecting
+   * wait for the new connection. closed$ ends only when the attempts run out. Off by default.
+   */
+  readonly reconnect?: ReconnectOptions | boolean;
 }
 
 /** Options with every default filled in. */
@@ -60,6 +77,7 @@ export interface ResolvedOptions {
   readonly onTrace: ((event: TraceEvent) => void) | undefined;
   readonly scheduler: SchedulerLike | undefined;
   readonly native: Native;
+  readonly reconnect: Required<ReconnectOptions> | undefined;
 }
 
 /** Default bound on a request payload: a libvfio-user server reads a body with one recv() (its issue #306). */
@@ -70,6 +88,17 @@ export const DEFAULT_WRITE_MULTI_THRESHOLD = 40 << 10;
 const atLeast = (name: string, value: number, min: number): number => {
   if (!Number.isSafeInteger(value) || value < min) throw new RangeError(`${name}: ${value} is not an integer >= ${min}`);
   return value;
+};
+
+const resolveReconnect = (o: ClientOptions): Required<ReconnectOptions> | undefined => {
+  if (!o.reconnect) return undefined;
+  if (o.socketPath === undefined) throw new RangeError('reconnect needs socketPath (an fd cannot be connected again)');
+  const r = o.reconnect === true ? {} : o.reconnect;
+  return {
+    attempts: atLeast('reconnect.attempts', r.attempts ?? 5, 1),
+    backoffMs: atLeast('reconnect.backoffMs', r.backoffMs ?? 100, 0),
+    maxBackoffMs: atLeast('reconnect.maxBackoffMs', r.maxBackoffMs ?? 5000, 0),
+  };
 };
 
 /** Fills in the defaults and checks the numbers. */
@@ -89,6 +118,7 @@ export const resolveOptions = (o: ClientOptions): ResolvedOptions => ({
   onTrace: o.onTrace,
   scheduler: o.scheduler,
   native: o.native ?? defaultNative,
+  reconnect: resolveReconnect(o),
 });
 
 /** The limits we advertise in VERSION (what we can receive), as QEMU does plus the twin socket. */

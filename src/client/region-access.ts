@@ -101,6 +101,12 @@ const writeMany$ = (ctx: RegionContext, offset: number, data: Buffer, posted: bo
 // put zero pages past the new end), so the mapping no longer shows the device: messages from then on.
 const shrunk = new WeakSet<MappedArea>();
 
+/**
+ * Gives up mapped areas: accesses to them go by message from now on. For a reconnect, whose
+ * server may be a new process with new memory behind the region (our mapping shows the old).
+ */
+export const abandonAreas = (areas: readonly MappedArea[]): void => areas.forEach((a) => shrunk.add(a));
+
 /** The mapped area holding the whole access, unless there is none or the server shrank its file. */
 const usableArea = (ctx: RegionContext, offset: number, count: number): MappedArea | undefined => {
   const area = ctx.areas.length > 0 ? areaFor(ctx.areas, offset, count) : undefined;
