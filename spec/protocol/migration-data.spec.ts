@@ -32,6 +32,11 @@ test('MIG_DATA_READ reply: argsz, size, data', () => {
   assert.equal(decodeMigDataReadReply(hex(READ_REPLY), { argsz: 4104, size: 4096 }), { argsz: 11, size: 3, data: hex('aa bb cc') });
 });
 
+test('MIG_DATA_READ reply: padTo pads the payload to 8 + the requested size with zeros, as libvfio-user sends it', () => {
+  assertHex(encodeMigDataReadReply({ data: hex('aa bb cc'), padTo: 8 }), READ_REPLY_PADDED);
+  assertHex(encodeMigDataReadReply({ data: hex('aa bb cc'), padTo: 2 }), READ_REPLY);
+});
+
 test('MIG_DATA_READ reply: a padded payload is trimmed to size', () => {
   assert.equal(decodeMigDataReadReply(hex(READ_REPLY_PADDED), { argsz: 16, size: 8 }), { argsz: 11, size: 3, data: hex('aa bb cc') });
 });

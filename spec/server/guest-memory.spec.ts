@@ -3,7 +3,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
-import { DmaMapFlags } from '../../src/protocol/constants.js';
+import { DeviceFeature, DmaMapFlags } from '../../src/protocol/constants.js';
+import { decodeDmaLoggingReport, encodeDmaLoggingReportRequest, encodeDmaLoggingStart } from '../../src/protocol/dma-logging.js';
+import { decodeDeviceFeatureReply } from '../../src/protocol/feature.js';
 import { Errno } from '../../src/protocol/errno.js';
 import { DmaError, testBed } from '../../src/server/index.js';
 import { assertOk, kitchenSink, openSink } from './fixtures.js';
@@ -59,6 +61,31 @@ test('an access spanning an fd mapping and a message mapping uses each for its p
   const data = await firstValueFrom(ctx().dma.read(0x1ff0, 0x20));
   assert.is(data.toString('hex'), '01'.repeat(16) + '02'.repeat(16));
   assert.equal(dmaOutputs(session.outputs), [{ kind: 'dma-read', address: 0x2000, count: 16 }]);
+  session.stop();
+});
+
+test('byMessage: DMA_READ and DMA_WRITE even where the client sent an fd (libvfio-user\'s vfu_sgl_read/write), not logged', async () => {
+  const { bed, session, req, ctx } = openSink({ client: { max_msg_fds: 8, max_data_xfer_size: 1024, pgsizes: 4096, max_dma_maps: 100, write_multiple: false } });
+  assertOk(await session.send(bed.map(0x1000, 0x1000, 'fd')));
+  assertOk(await session.send(req.feature(DeviceFeature.SET | DeviceFeature.DMA_LOGGING_START, encodeDmaLoggingStart({ page_size: 4096, ranges: [] }))));
+  await lastValueFrom(ctx().dma.byMessage.write(0x1000, Buffer.alloc(2048, 7)), { defaultValue: undefined });
+  assert.ok(bed.memory.subarray(0x1000, 0x1800).equals(Buffer.alloc(2048, 7)), 'the client wrote its memory');
+  const back = await firstValueFrom(ctx().dma.byMessage.read(0x1400, 2048));
+  assert.ok(back.equals(Buffer.concat([Buffer.alloc(1024, 7), Buffer.alloc(1024)])));
+  const target = Buffer.alloc(4);
+  await lastValueFrom(ctx().dma.byMessage.readInto(0x1000, target), { defaultValue: undefined });
+  assert.is(target.toString('hex'), '07070707');
+  assert.equal(dmaOutputs(session.outputs), [
+    { kind: 'dma-write', address: 0x1000, data: '07'.repeat(1024) },
+    { kind: 'dma-write', address: 0x1400, data: '07'.repeat(1024) },
+    { kind: 'dma-read', address: 0x1400, count: 1024 },
+    { kind: 'dma-read', address: 0x1800, count: 1024 },
+    { kind: 'dma-read', address: 0x1000, count: 4 },
+  ]);
+  const range = { iova: 0x1000, length: 0x1000, page_size: 4096 };
+  const reply = decodeDeviceFeatureReply(assertOk(await session.send(req.feature(DeviceFeature.GET | DeviceFeature.DMA_LOGGING_REPORT, encodeDmaLoggingReportRequest(range)))).payload);
+  assert.equal([...decodeDmaLoggingReport(reply.data, range).bitmap], [0, 0, 0, 0, 0, 0, 0, 0], 'message writes are the client\'s to log');
+  await rejects(lastValueFrom(ctx().dma.byMessage.write(0x2000, Buffer.alloc(1))), Errno.EFAULT);
   session.stop();
 });
 

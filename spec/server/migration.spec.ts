@@ -196,6 +196,17 @@ test('a raw device\'s stream is its own bytes, unframed', async () => {
   session.stop();
 });
 
+test('a short MIG_DATA_READ reply is padded to 8 + the requested size (libvfio-user\'s client needs it); size tells the bytes', async () => {
+  const bed = testBed(statefulDevice([], { raw: true }).device);
+  const session = bed.open();
+  assertOk(await session.send(bed.req.setMigState(STOP_COPY)));
+  const payload = assertOk(await session.send(bed.req.migDataRead(16))).payload;
+  assert.is(payload.length, 8 + 16);
+  assert.equal(decodeMigDataReadReply(payload), { argsz: 8 + 4, size: 4, data: Buffer.from('init') });
+  assert.ok(payload.subarray(12).equals(Buffer.alloc(12)), 'zeros after the data');
+  session.stop();
+});
+
 test('pre-copy: reads return what is ready now (none: a zero-size reply), then STOP_COPY brings the rest and a final short read', async () => {
   const chunks = new Subject<Buffer>();
   const calls: string[] = [];

@@ -49,9 +49,13 @@ export const decodeMigDataReadRequest = (payload: Buffer, limits: TransferLimits
   return x;
 };
 
-/** Encodes a MIG_DATA_READ reply (argsz = 8 + data length, size = data length). */
-export const encodeMigDataReadReply = (x: { data: Buffer }): Buffer => {
-  const buf = Buffer.alloc(MIG_DATA_SIZE + x.data.length);
+/**
+ * Encodes a MIG_DATA_READ reply (argsz = 8 + data length, size = data length). With `padTo` (the
+ * requested size) the payload is zero-padded to 8 + padTo, as libvfio-user's server sends it: its
+ * client reads the reply into a buffer of 8 + requested bytes and fails a shorter one (ECONNRESET).
+ */
+export const encodeMigDataReadReply = (x: { data: Buffer; padTo?: number }): Buffer => {
+  const buf = Buffer.alloc(MIG_DATA_SIZE + Math.max(x.data.length, x.padTo ?? 0));
   putU32(buf, 0, MIG_DATA_SIZE + x.data.length, 'argsz');
   putU32(buf, 4, x.data.length, 'size');
   x.data.copy(buf, MIG_DATA_SIZE);

@@ -63,12 +63,13 @@ const allMapped = (segments: readonly DmaSegment[]): boolean => segments.every((
  * (the client sent fds) it is a few copies done on subscription, with no operator chain: devices
  * make many small accesses, and an access's Observable machinery would cost far more than its copy.
  */
-const guestAccess = <A, T>(state: () => DeviceState, k: AccessKind<A, T>, iova: number, length: number, arg: A): Observable<T> =>
+const guestAccess = <A, T>(state: () => DeviceState, k: AccessKind<A, T>, iova: number, length: number, arg: A, messages = false): Observable<T> =>
   new Observable<T>((subscriber) => {
     let planned: { link: SessionLink; segments: DmaSegment[] };
     try {
       const current = state();
       planned = plan(current, iova, length, k.kind);
+      if (messages) planned = { link: planned.link, segments: planned.segments.map(byMessageOnly) };
       // Writes through our mappings are logged while DMA logging is on (before the copy: a page
       // reported dirty too early is harmless, one missed is lost). Message writes are the client's to log.
       const log = k.kind === 'write' ? current.session?.logging : undefined;
@@ -85,6 +86,9 @@ const guestAccess = <A, T>(state: () => DeviceState, k: AccessKind<A, T>, iova: 
     }
     return k.segmented(planned.link, planned.segments, iova, arg).pipe(asDmaError(iova, length)).subscribe(subscriber);
   });
+
+/** A segment as if its mapping had no fd: the access goes by message (and is the client's to log). */
+const byMessageOnly = (s: DmaSegment): DmaSegment => (s.mapping.memory ? { ...s, mapping: { ...s.mapping, memory: undefined } } : s);
 
 const copyAllInto = (segments: readonly DmaSegment[], iova: number, target: Buffer): void => {
   for (const s of segments) copyOutInto(s.mapping.memory!, s.iova - s.mapping.iova, target, s.iova - iova, s.length);
@@ -132,9 +136,12 @@ const WRITE: AccessKind<Buffer, void> = {
         ),
 };
 
-/** Guest memory through the state of the fold as it is when each access is subscribed. */
-export const guestMemory = (state: () => DeviceState): GuestMemory => ({
-  read: (iova, length) => guestAccess(state, READ, iova, length, length),
-  readInto: (iova, target) => guestAccess(state, READ_INTO, iova, target.length, target),
-  write: (iova, data) => guestAccess(state, WRITE, iova, data.length, data),
+/** The three accesses, through the mapping where there is one or (`messages`) always by message. */
+const accessors = (state: () => DeviceState, messages: boolean): Omit<GuestMemory, 'byMessage'> => ({
+  read: (iova, length) => guestAccess(state, READ, iova, length, length, messages),
+  readInto: (iova, target) => guestAccess(state, READ_INTO, iova, target.length, target, messages),
+  write: (iova, data) => guestAccess(state, WRITE, iova, data.length, data, messages),
 });
+
+/** Guest memory through the state of the fold as it is when each access is subscribed. */
+export const guestMemory = (state: () => DeviceState): GuestMemory => ({ ...accessors(state, false), byMessage: accessors(state, true) });

@@ -76,6 +76,12 @@ export interface GuestMemory {
   readInto(iova: number, target: Buffer): Observable<void>;
   /** Writes `data` at `iova`; errors with DmaError when any byte is unmapped or not writable. */
   write(iova: number, data: Buffer): Observable<void>;
+  /**
+   * The same accesses, always by DMA_READ/DMA_WRITE messages, even where the client sent an fd:
+   * what libvfio-user's vfu_sgl_read/vfu_sgl_write do, for a device whose client expects its DMA
+   * as messages (the client then logs the pages written, not the server). Same checks and errors.
+   */
+  readonly byMessage: Omit<GuestMemory, 'byMessage'>;
 }
 
 /** Why the device is being reset. */

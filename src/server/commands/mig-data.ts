@@ -10,7 +10,8 @@ import type { CommandHandler } from './types.js';
 /**
  * MIG_DATA_READ: up to `size` bytes of the device's stream. In PRE_COPY it answers with what is
  * ready now (fewer bytes, maybe none: "no more for now"); in STOP_COPY it waits until `size` bytes
- * are ready or the stream has ended, so a short reply there means the end of the data.
+ * are ready or the stream has ended, so a short reply there means the end of the data. The reply's
+ * `size` is what counts: the payload is always 8 + the requested size (see encodeMigDataReadReply).
  */
 export const migDataRead: CommandHandler = (rt, state, frame) => {
   const req = decodeMigDataReadRequest(frame.payload, rt.options.limits);
@@ -23,7 +24,8 @@ export const migDataRead: CommandHandler = (rt, state, frame) => {
     if (save.error !== undefined && save.available === 0) {
       throw new DeviceError(Errno.EIO, `the device's migration data failed: ${(save.error as Error)?.message ?? String(save.error)}`);
     }
-    return { state, payload: encodeMigDataReadReply({ data: save.take(req.size) }) };
+    // Padded to the requested size, as libvfio-user does (its client needs it); `size` tells the bytes.
+    return { state, payload: encodeMigDataReadReply({ data: save.take(req.size), padTo: req.size }) };
   };
   if (m.state === MigState.PRE_COPY || save.available >= req.size || save.ended) return answer();
   return save.ready(req.size).pipe(map(answer));
