@@ -50,4 +50,26 @@ test('giving up fails what is held and everything later with the cause; closed$ 
   assert.is(await firstValueFrom(r.closed$), cause);
 });
 
+test('with retryInFlight, a request whose connection ended under it goes out again on the next one', async () => {
+  const a = fresh();
+  const r = relink(a.ep, true);
+  const pending = firstValueFrom(r.request(Command.DEVICE_RESET));
+  assert.equal(a.sent, [Command.DEVICE_RESET]);
+  a.ep.close(); // the connection ends: its pending request fails with DisconnectedError, and is held
+  r.detach();
+  const b = fresh();
+  r.attach(b.ep);
+  assert.equal(b.sent, [Command.DEVICE_RESET], 'sent again');
+  b.replies.next(replyFrame(0, Command.DEVICE_RESET));
+  assert.is((await pending).header.command, Command.DEVICE_RESET);
+});
+
+test('without it, the request fails with DisconnectedError', async () => {
+  const a = fresh();
+  const r = relink(a.ep);
+  const pending = firstValueFrom(r.request(Command.DEVICE_RESET)).catch((e: unknown) => e);
+  a.ep.close();
+  assert.instance(await pending, DisconnectedError);
+});
+
 test.run();

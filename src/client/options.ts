@@ -16,6 +16,12 @@ export interface ReconnectOptions {
   readonly backoffMs?: number;
   /** Longest delay between attempts (default 5000 ms). */
   readonly maxBackoffMs?: number;
+  /**
+   * Requests in flight when the connection went: 'fail' them with DisconnectedError (default), or
+   * 'retry' them on the next connection (they may then run twice on the server: a write sent before
+   * the loss may have been done).
+   */
+  readonly inFlight?: 'fail' | 'retry';
 }
 
 /** Options of a client device (QEMU's vfio-user-pci properties and more). */
@@ -55,8 +61,9 @@ export interface ClientOptions {
   /**
    * Reconnect to `socketPath` when the server goes away: VERSION again, guest memory mapped again
    * and interrupt eventfds handed over again, mapped regions then reached by message. Requests in
-   * flight when the connection went fail with DisconnectedError; requests made while reconnecting
-   * wait for the new connection. closed$ ends only when the attempts run out. Off by default.
+   * flight when the connection went fail with DisconnectedError (or are sent again: `inFlight`);
+   * requests made while reconnecting wait for the new connection. closed$ ends only when the
+   * attempts run out. Off by default.
    */
   readonly reconnect?: ReconnectOptions | boolean;
 }
@@ -98,6 +105,7 @@ const resolveReconnect = (o: ClientOptions): Required<ReconnectOptions> | undefi
     attempts: atLeast('reconnect.attempts', r.attempts ?? 5, 1),
     backoffMs: atLeast('reconnect.backoffMs', r.backoffMs ?? 100, 0),
     maxBackoffMs: atLeast('reconnect.maxBackoffMs', r.maxBackoffMs ?? 5000, 0),
+    inFlight: r.inFlight ?? 'fail',
   };
 };
 

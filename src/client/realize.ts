@@ -111,7 +111,7 @@ const build$ = (conn: Connection, o: ResolvedOptions, peer: string, scope: Subsc
     switchMap((first) => {
       // Until the device is handed over, the first link's resources go with the realize scope.
       scope.add(first.scope);
-      const rl = o.reconnect ? relink(first.ep) : undefined;
+      const rl = o.reconnect ? relink(first.ep, o.reconnect.inFlight === 'retry') : undefined;
       const wire: Wire = { endpoint: rl ?? first.ep, closeFd: (fd) => o.native.close(fd) };
       const dma = attachDma(wire, first.neg, o, scope);
       first.scope.add(answerDmaOn(endpointsOf(first), dma, o));

@@ -41,8 +41,11 @@ const subscriberWaiter = (subscriber: { next(f: Frame): void; complete(): void; 
   fail: (err) => subscriber.error(err),
 });
 
-/** Creates a relink on its first connection's endpoint. */
-export const relink = (first: Endpoint): Relink => {
+/**
+ * Creates a relink on its first connection's endpoint. With `retryInFlight`, a request that fails
+ * because its connection ended is held and issued again on the next connection.
+ */
+export const relink = (first: Endpoint, retryInFlight = false): Relink => {
   const current = new BehaviorSubject<Endpoint | undefined>(first);
   const closed = new ReplaySubject<DisconnectedError>(1);
   let held: Held[] = [];
@@ -54,8 +57,12 @@ export const relink = (first: Endpoint): Relink => {
       return Subscription.EMPTY;
     }
     const ep = current.value;
-    if (ep) return ep.issue(command, payload, waiter, options);
+    if (ep && !retryInFlight) return ep.issue(command, payload, waiter, options);
     const h: Held = { command, payload, waiter, options, cancelled: false, issued: undefined };
+    if (ep) {
+      h.issued = ep.issue(command, payload, retrying(h), options);
+      return { unsubscribe: () => ((h.cancelled = true), h.issued?.unsubscribe()) };
+    }
     held.push(h);
     return {
       unsubscribe: () => {
@@ -64,6 +71,15 @@ export const relink = (first: Endpoint): Relink => {
       },
     };
   };
+
+  // A waiter that, when its connection ends under it, holds its request for the next one.
+  const retrying = (h: Held): ReplyWaiter => ({
+    settle: (frame) => h.waiter!.settle(frame),
+    fail: (err) => {
+      if (err instanceof DisconnectedError && !gaveUp && !h.cancelled) held.push(h);
+      else h.waiter!.fail(err);
+    },
+  });
 
   const post = (command: number, payload?: Buffer | readonly Buffer[], fds?: readonly number[]): void => {
     if (gaveUp) throw gaveUp;
@@ -108,7 +124,7 @@ export const relink = (first: Endpoint): Relink => {
       for (const h of queue) {
         if (h.cancelled) continue;
         if (!h.waiter) ep.post(h.command, h.payload);
-        else h.issued = ep.issue(h.command, h.payload, h.waiter, h.options);
+        else h.issued = ep.issue(h.command, h.payload, retryInFlight ? retrying(h) : h.waiter, h.options);
       }
     },
     detach: () => current.next(undefined),
