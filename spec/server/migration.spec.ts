@@ -1,5 +1,6 @@
 // The migration state machine and MIG_DATA_READ / MIG_DATA_WRITE (after libvfio-user's test_migration.py).
 import { Subject } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DeviceFeature, DeviceState as S } from '../../src/protocol/constants.js';
@@ -270,6 +271,35 @@ test('the kitchen-sink device migrates with the framework\'s state alone (no hoo
   assertOk(await sb.send(b.req.setMigState(RUNNING)));
   assert.is(decodeRegionReadReply(assertOk(await sb.send(b.req.regionRead(K.RAM, 0x1000, 6))).payload).data!.toString(), 'shared');
   sb.stop();
+});
+
+test('the state machine as a marble: arcs answered in order, a refused target an error, commands gated by the state', () => {
+  const calls: string[] = [];
+  const bed = testBed(statefulDevice(calls).device);
+  const scheduler = new TestScheduler((actual, expected) => assert.equal(actual, expected));
+  scheduler.run(({ hot, expectObservable }) => {
+    const input = hot('-s-w-c-p-r-i-x', {
+      s: bed.req.setMigState(STOP),
+      w: bed.req.regionWrite(0, 0, Buffer.from('ok')), // region writes are taken in STOP
+      c: bed.req.setMigState(STOP_COPY),
+      p: bed.req.setMigState(PRE_COPY), // STOP_COPY to PRE_COPY is refused
+      r: bed.req.regionRead(0, 0, 2), // and region accesses in STOP_COPY
+      i: bed.req.setMigState(RUNNING),
+      x: bed.req.regionRead(0, 0, 2),
+    });
+    const ok = (command: string) => ({ kind: 'reply', command });
+    const err = (command: string) => ({ kind: 'error', command, errno: 'EINVAL' });
+    expectObservable(bed.run(input)).toBe('-s-w-c-p-r-i-x', {
+      s: ok('DEVICE_FEATURE'),
+      w: ok('REGION_WRITE'),
+      c: ok('DEVICE_FEATURE'),
+      p: err('DEVICE_FEATURE'),
+      r: err('REGION_READ'),
+      i: ok('DEVICE_FEATURE'),
+      x: { kind: 'reply', command: 'REGION_READ', data: Buffer.from('ok').toString('hex') },
+    });
+  });
+  assert.equal(calls, ['quiesce', 'save stop-copy', 'resume'], 'STOP_COPY to RUNNING goes through STOP');
 });
 
 test.run();
