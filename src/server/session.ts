@@ -1,5 +1,5 @@
 /** One client connection as a stream of fold events: VERSION first, then its commands in order. */
-import { EMPTY, Observable, Subject, Subscription, catchError, concat, concatMap, connect, defer, finalize, map, of, shareReplay, take, timeout, type SchedulerLike } from 'rxjs';
+import { EMPTY, Observable, Subject, Subscription, catchError, concatMap, defer, finalize, shareReplay, take, timeout, type SchedulerLike } from 'rxjs';
 import { HeaderFlags, MessageType } from '../protocol/constants.js';
 import { isNoReply } from '../protocol/header.js';
 import { Errno } from '../protocol/errno.js';
@@ -53,26 +53,63 @@ const handshake = (rt: Runtime, ep: Endpoint, frame: Frame, timers: SchedulerLik
   return { endpoint: ep, dma: twin?.endpoint ?? ep, client: proposal.client, twin: twin !== undefined };
 };
 
-const refuse = (rt: Runtime, ep: Endpoint, frame: Frame, err: unknown): Observable<never> => {
+const refuse = (rt: Runtime, ep: Endpoint, frame: Frame, err: unknown): void => {
   for (const fd of frame.fds) rt.io.close(fd);
   ep.replyError(frame, errnoOf(err));
   ep.close();
-  return EMPTY;
 };
 
-/** The events after a good VERSION: attach, every later command, then detach with the cause of the end. */
-const attached = (link: SessionLink, frames$: Observable<Frame>, closed$: Observable<Error>): Observable<DeviceEvent> =>
-  concat(
-    of<DeviceEvent>({ kind: 'attach', link }),
-    frames$.pipe(
-      map((frame): DeviceEvent => ({ kind: 'command', frame })),
-      catchError(() => EMPTY),
-    ),
-    closed$.pipe(
-      take(1),
-      map((err): DeviceEvent => ({ kind: 'detach', reason: err.message })),
-    ),
-  );
+/**
+ * The events of one session over one subscription to the endpoint's commands: the first frame is
+ * the handshake (`start` gives the link, or undefined when it refused), then `attach`; each later
+ * frame is a `command` event emitted straight to the fold (the path of every posted write, where
+ * each operator in between cost a few percent); the end of the commands brings `detach` with the
+ * connection's cause. Refused: it completes with no events.
+ */
+const sessionStream = (
+  commands$: Observable<Frame>,
+  closed$: Observable<Error>,
+  start: (first: Frame) => SessionLink | undefined,
+  first: Frame | undefined,
+  closeFd: (fd: number) => void,
+): Observable<DeviceEvent> =>
+  new Observable<DeviceEvent>((out) => {
+    let phase: 'handshake' | 'attached' | 'refused' = 'handshake';
+    const subscription = new Subscription();
+    const open = (frame: Frame) => {
+      const link = start(frame);
+      if (!link) {
+        phase = 'refused';
+        out.complete();
+        return;
+      }
+      phase = 'attached';
+      out.next({ kind: 'attach', link });
+    };
+    const end = () => {
+      if (phase !== 'attached') return out.complete();
+      subscription.add(
+        closed$.pipe(take(1)).subscribe((err) => {
+          out.next({ kind: 'detach', reason: err.message });
+          out.complete();
+        }),
+      );
+    };
+    if (first) open(first);
+    if (out.closed) return subscription;
+    subscription.add(
+      commands$.subscribe({
+        next: (frame) => {
+          if (phase === 'attached') out.next({ kind: 'command', frame });
+          else if (phase === 'handshake') open(frame);
+          else frame.fds.forEach(closeFd);
+        },
+        error: end,
+        complete: end,
+      }),
+    );
+    return subscription;
+  });
 
 /**
  * The events of one connection: `attach` after a good VERSION, every later command, and
@@ -89,26 +126,19 @@ export const sessionEvents = (conn: Connection, rt: Runtime, first?: Frame): Obs
     let twin: Endpoint | undefined;
     // The cause is kept from the start: commands$ completes just before closed$ emits it.
     const closed$ = ep.closed$.pipe(shareReplay(1));
-    // A container of its own: closed$'s subscriber ends with closed$, and must not take the events
-    // with it (a refused first message closes the endpoint before the refusal's EMPTY is subscribed,
-    // and the session then has to complete, or no later client is ever served).
     const subscription = new Subscription();
     subscription.add(closed$.subscribe(() => timers.dispose()));
-    const onFirst = (first: Frame, frames$: Observable<Frame>): Observable<DeviceEvent> => {
-      let link: SessionLink;
+    const start = (frame: Frame): SessionLink | undefined => {
       try {
-        link = handshake(rt, ep, first, timers);
+        const link = handshake(rt, ep, frame, timers);
+        if (link.twin) twin = link.dma;
+        return link;
       } catch (err) {
-        return refuse(rt, ep, first, err);
+        refuse(rt, ep, frame, err);
+        return undefined;
       }
-      if (link.twin) twin = link.dma;
-      return attached(link, frames$, closed$);
     };
-    const events$ = ep.commands$.pipe(
-      connect((frames$) => (first ? onFirst(first, frames$) : frames$.pipe(take(1), concatMap((f) => onFirst(f, frames$))))),
-      catchError(() => EMPTY),
-    );
-    subscription.add(events$.subscribe(subscriber));
+    subscription.add(sessionStream(ep.commands$, closed$, start, first, closeFd).subscribe(subscriber));
     return () => {
       subscription.unsubscribe();
       twin?.close();
