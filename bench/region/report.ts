@@ -35,7 +35,7 @@ export const poolBatches = (batches: readonly RegionBatch[]): Pooled => {
 const kops = (rate: number | undefined): Cell => (rate === undefined ? null : (rate / 1000).toFixed(1));
 
 /** Bounds of the goals (see the benchmark issue). */
-export const GOALS = { syncOverC: 2.0, depth64OverSync: 4, postedOverSync: 10 } as const;
+export const GOALS = { syncOverC: 2.0, depth64OverSync: 4, postedOverSync: 15 } as const;
 
 /** The report's text and data; `pooled` is keyed by runner key, `postedMix` counts the messages of a posted batch. */
 export const regionReport = (
