@@ -2,7 +2,7 @@
 
 /** What each sample device is, by the name the CLI serves it under. */
 export const sampleDescriptions = {
-  gpio: '16-line GPIO card in an I/O BAR, INTx on input change (after the ACCES PCI-IDIO-16)',
+  gpio: 'ACCES PCI-IDIO-16: 16 outputs, 16 inputs, INTx on input change (the card\'s own registers)',
   'dma-engine': 'memory-to-memory DMA engine with MSI-X completion interrupts',
   ram: 'memfd-backed RAM BAR with sparse mmap areas and a trapped register page',
 } as const;

@@ -1,158 +1,212 @@
 /**
- * A 16-line GPIO card, after the ACCES PCI-IDIO-16 that libvfio-user's gpio sample imitates
- * (vendor 0x494f, device 0x0dc8). Its registers live in an I/O BAR (BAR 2, 256 bytes); INTA#.
+ * The ACCES PCI-IDIO-16 (vendor 0x494f, device 0x0dc8): 16 FET outputs and 16 isolated inputs in an
+ * I/O BAR (BAR 2), INTA#, with the card's own register map, so that Linux's stock
+ * `gpio_pci_idio_16` driver reads and drives the right lines.
  *
- * Register map (16-bit, little-endian; byte accesses work too; other offsets read 0):
+ * Registers (8-bit, at a stride of 4 for the two banks of 8 lines; other offsets read 0):
  *
- * | offset | name | access | meaning                                                        |
- * |--------|------|--------|----------------------------------------------------------------|
- * | 0x0    | OUT  | RW     | output lines 0..15                                             |
- * | 0x2    | IN   | RO     | input lines 0..15 (set from outside with `setInputs`)          |
- * | 0x4    | ISR  | RW1C   | input lines that changed while enabled in IER                  |
- * | 0x6    | IER  | RW     | input lines whose change raises INTx                           |
+ * | offset | read                             | write                             |
+ * |--------|----------------------------------|-----------------------------------|
+ * | 0x0    | outputs 0-7                      | outputs 0-7                       |
+ * | 0x1    | inputs 0-7                       | clear the interrupt               |
+ * | 0x2    | enable the interrupt (reads 0)   | disable the interrupt             |
+ * | 0x3    | activate the input filters       | deactivate the input filters      |
+ * | 0x4    | outputs 8-15                     | outputs 8-15                      |
+ * | 0x5    | inputs 8-15                      | (none)                            |
+ * | 0x6    | interrupt status                 | (none)                            |
  *
- * An input change on a line enabled in IER sets its ISR bit and raises INTx.
+ * While the interrupt is enabled, a change of any input line sets the status (bit 0: a line of
+ * 0-7 changed, bit 1: of 8-15, bit 2: an interrupt is pending) and raises INTx; writing 0x1 clears
+ * it. Inputs are set from outside with `setInputs` (the lines the card would sense).
  */
 import { BehaviorSubject, type Observable, Subject, defer, distinctUntilChanged, filter, map, merge, scan, skip, tap } from 'rxjs';
 import { ioBar, pciDevice, type AccessResult, type DeviceContext, type PciDevice, type RegionAccess } from '../server/index.js';
 
-/** Register offsets of the GPIO card. */
-export const GpioReg = { OUT: 0x0, IN: 0x2, ISR: 0x4, IER: 0x6 } as const;
+/** Register offsets of the card. */
+export const GpioReg = { OUT0_7: 0x0, IN0_7: 0x1, IRQ_CTL: 0x2, FILTER_CTL: 0x3, OUT8_15: 0x4, IN8_15: 0x5, IRQ_STATUS: 0x6 } as const;
 
-/** The GPIO card, with its outside world: input lines to set and output lines to watch. */
+/** IRQ_STATUS bits. */
+export const GpioStatus = { LOW_BANK: 0x1, HIGH_BANK: 0x2, PENDING: 0x4 } as const;
+
+/** The card, with its outside world: input lines to set and output lines to watch. */
 export interface GpioDevice extends PciDevice {
   /** Drives the 16 input lines (bit n = line n). */
   setInputs(mask: number): void;
-  /** The output lines, as the driver last wrote them. */
+  /** The output lines, as the driver last wrote them (bit n = line n). */
   readonly outputs$: Observable<number>;
 }
 
-const REGS = 8;
-/** Per byte of the register file: bits the guest writes, and bits it clears by writing 1. */
-const WRITABLE = [0xff, 0xff, 0, 0, 0, 0, 0xff, 0xff];
-const RW1C = [0, 0, 0, 0, 0xff, 0xff, 0, 0];
+/** The card's state: a value of plain numbers, a new one per event. */
+interface Card {
+  readonly out: number;
+  readonly in: number;
+  readonly irqEnabled: boolean;
+  readonly filters: boolean;
+  readonly status: number;
+}
 
 type GpioEvent =
   | { readonly kind: 'access'; readonly access: RegionAccess }
   | { readonly kind: 'inputs'; readonly value: number }
   | { readonly kind: 'reset' }
-  | { readonly kind: 'load'; readonly regs: Buffer };
+  | { readonly kind: 'load'; readonly card: Omit<Card, 'in'> };
 
 interface GpioState {
-  readonly regs: Buffer;
+  readonly card: Card;
   /** The answer to the access just served. */
   readonly result?: AccessResult;
   /** Whether the last event raised INTx. */
   readonly irq: boolean;
 }
 
-const read = (regs: Buffer, offset: number, count: number): Buffer => {
-  const out = Buffer.alloc(count);
-  regs.copy(out, 0, Math.min(offset, REGS), Math.min(offset + count, REGS));
-  return out;
-};
+const initialCard = (inputs: number): Card => ({ out: 0, in: inputs, irqEnabled: false, filters: false, status: 0 });
 
-/** A copy of the register file (the fold's snapshots are never changed in place). */
-const copyRegs = (regs: Buffer): Buffer => {
-  const next = Buffer.allocUnsafe(REGS);
-  for (let i = 0; i < REGS; i++) next[i] = regs[i]!;
-  return next;
-};
-
-const write = (regs: Buffer, offset: number, data: Buffer): Buffer => {
-  const next = copyRegs(regs);
-  const end = Math.min(offset + data.length, REGS);
-  for (let at = offset; at < end; at++) {
-    const v = data[at - offset]!;
-    next[at] = ((next[at]! & ~WRITABLE[at]!) | (v & WRITABLE[at]!)) & ~(v & RW1C[at]!) & 0xff;
+/** One register read: its value, and the card after its side effect (reading IRQ_CTL enables the interrupt). */
+const readReg = (c: Card, offset: number): [number, Card] => {
+  switch (offset) {
+    case GpioReg.OUT0_7:
+      return [c.out & 0xff, c];
+    case GpioReg.IN0_7:
+      return [c.in & 0xff, c];
+    case GpioReg.IRQ_CTL:
+      return [0, c.irqEnabled ? c : { ...c, irqEnabled: true }];
+    case GpioReg.FILTER_CTL:
+      return [0, c.filters ? c : { ...c, filters: true }];
+    case GpioReg.OUT8_15:
+      return [c.out >> 8, c];
+    case GpioReg.IN8_15:
+      return [c.in >> 8, c];
+    case GpioReg.IRQ_STATUS:
+      return [c.status, c];
+    default:
+      return [0, c];
   }
-  return next;
 };
 
-const setInputs = (regs: Buffer, value: number): GpioState => {
-  const next = copyRegs(regs);
-  const fired = (regs.readUInt16LE(GpioReg.IN) ^ value) & regs.readUInt16LE(GpioReg.IER);
-  next.writeUInt16LE(value, GpioReg.IN);
-  next.writeUInt16LE(regs.readUInt16LE(GpioReg.ISR) | fired, GpioReg.ISR);
-  return { regs: next, irq: fired !== 0 };
+/** One register write. */
+const writeReg = (c: Card, offset: number, value: number): Card => {
+  switch (offset) {
+    case GpioReg.OUT0_7:
+      return { ...c, out: (c.out & 0xff00) | value };
+    case GpioReg.IN0_7:
+      return { ...c, status: 0 };
+    case GpioReg.IRQ_CTL:
+      return { ...c, irqEnabled: false };
+    case GpioReg.FILTER_CTL:
+      return { ...c, filters: false };
+    case GpioReg.OUT8_15:
+      return { ...c, out: (c.out & 0x00ff) | (value << 8) };
+    default:
+      return c;
+  }
 };
 
-/** The register file as a fold over accesses, input changes and resets. */
+/** An access, byte by byte (each byte a register, with its side effects, in address order). */
+const access = (c: Card, a: RegionAccess): { card: Card; result: AccessResult } => {
+  let card = c;
+  if (a.kind === 'write') {
+    for (let i = 0; i < a.data.length; i++) card = writeReg(card, a.offset + i, a.data[i]!);
+    return { card, result: { access: a } };
+  }
+  const data = Buffer.allocUnsafe(a.count);
+  for (let i = 0; i < a.count; i++) {
+    const [value, next] = readReg(card, a.offset + i);
+    data[i] = value;
+    card = next;
+  }
+  return { card, result: { access: a, data } };
+};
+
+/** New input lines: a change while the interrupt is enabled sets the status and raises INTx. */
+const setInputs = (c: Card, value: number): GpioState => {
+  const changed = c.in ^ value;
+  const fires = c.irqEnabled && changed !== 0;
+  const status = fires ? c.status | GpioStatus.PENDING | (changed & 0xff ? GpioStatus.LOW_BANK : 0) | (changed & 0xff00 ? GpioStatus.HIGH_BANK : 0) : c.status;
+  return { card: { ...c, in: value, status }, irq: fires };
+};
+
+/** The card as a fold over accesses, input changes, resets and migrated states. */
 const step = (s: GpioState, e: GpioEvent): GpioState => {
   switch (e.kind) {
     case 'inputs':
-      return setInputs(s.regs, e.value);
-    case 'reset': {
-      // Registers go back to 0; the input lines are the outside world's and stay.
-      const regs = Buffer.alloc(REGS);
-      regs.writeUInt16LE(s.regs.readUInt16LE(GpioReg.IN), GpioReg.IN);
-      return { regs, irq: false };
-    }
+      return setInputs(s.card, e.value);
+    case 'reset':
+      // Everything goes back to power-on; the input lines are the outside world's and stay.
+      return { card: initialCard(s.card.in), irq: false };
     case 'load':
       // A migrated state: the registers as the source had them, the input lines as they are here.
-      return setInputs(e.regs, s.regs.readUInt16LE(GpioReg.IN));
+      return { card: { ...e.card, in: s.card.in }, irq: false };
     case 'access': {
-      const a = e.access;
-      if (a.kind === 'read') return { regs: s.regs, irq: false, result: { access: a, data: read(s.regs, a.offset, a.count) } };
-      return { regs: write(s.regs, a.offset, a.data), irq: false, result: { access: a } };
+      const { card, result } = access(s.card, e.access);
+      return { card, result, irq: false };
     }
   }
 };
 
-/** The register file's latest value and a way to load one (for migration). */
+/** The latest card and a way to load one (for migration). */
 interface Snapshot {
-  regs: Buffer;
-  readonly loads: Subject<Buffer>;
+  card: Card;
+  readonly loads: Subject<Omit<Card, 'in'>>;
 }
 
-/** The BAR's handler: an operator over its accesses, merged with the input lines, resets and migrated states. */
+/** BAR 2's handler: an operator over its accesses, merged with the input lines, resets and migrated states. */
 const registers =
   (inputs: BehaviorSubject<number>, outputs: BehaviorSubject<number>, snapshot: Snapshot) =>
   (access$: Observable<RegionAccess>, ctx: DeviceContext): Observable<AccessResult> =>
     defer(() => {
-      const seed = Buffer.alloc(REGS);
-      seed.writeUInt16LE(inputs.value, GpioReg.IN);
-      snapshot.regs = seed;
-      const state$ = merge(
-        access$.pipe(map((access): GpioEvent => ({ kind: 'access', access }))),
+      const seed: GpioState = { card: initialCard(inputs.value), irq: false };
+      snapshot.card = seed.card;
+      return merge(
+        access$.pipe(map((a): GpioEvent => ({ kind: 'access', access: a }))),
         inputs.pipe(skip(1), map((value): GpioEvent => ({ kind: 'inputs', value }))),
         ctx.reset$.pipe(
           filter((r) => r !== 'disconnect'),
           map((): GpioEvent => ({ kind: 'reset' })),
         ),
-        snapshot.loads.pipe(map((regs): GpioEvent => ({ kind: 'load', regs }))),
+        snapshot.loads.pipe(map((card): GpioEvent => ({ kind: 'load', card }))),
       ).pipe(
-        scan(step, { regs: seed, irq: false }),
+        scan(step, seed),
         tap((s) => {
-          snapshot.regs = s.regs;
-          const out = s.regs.readUInt16LE(GpioReg.OUT);
-          if (out !== outputs.value) outputs.next(out);
+          snapshot.card = s.card;
+          if (s.card.out !== outputs.value) outputs.next(s.card.out);
           if (s.irq) ctx.trigger('intx');
         }),
-      );
-      return state$.pipe(
         map((s) => s.result),
         filter((r): r is AccessResult => r !== undefined),
       );
     });
 
-/** Creates a GPIO card. */
+/** Migration data: outputs (u16), interrupt enabled, filters active, status; 8 bytes. */
+const STATE_BYTES = 8;
+
+const saveCard = (c: Card): Buffer => {
+  const b = Buffer.alloc(STATE_BYTES);
+  b.writeUInt16LE(c.out, 0);
+  b[2] = c.irqEnabled ? 1 : 0;
+  b[3] = c.filters ? 1 : 0;
+  b[4] = c.status;
+  return b;
+};
+
+const loadCard = (b: Buffer): Omit<Card, 'in'> => {
+  if (b.length !== STATE_BYTES) throw new Error(`gpio state is ${STATE_BYTES} bytes, got ${b.length}`);
+  return { out: b.readUInt16LE(0), irqEnabled: b[2] === 1, filters: b[3] === 1, status: b[4]! & 0x7 };
+};
+
+/** Creates the card. */
 export const gpioDevice = (): GpioDevice => {
   const inputs = new BehaviorSubject(0);
   const outputs = new BehaviorSubject(0);
-  const snapshot: Snapshot = { regs: Buffer.alloc(REGS), loads: new Subject<Buffer>() };
+  const snapshot: Snapshot = { card: initialCard(0), loads: new Subject() };
   const device = pciDevice({
     name: 'gpio',
     ids: { vendorId: 0x494f, deviceId: 0x0dc8, classCode: 0x088000 },
     interruptPin: 1,
     bars: { 2: ioBar(256, registers(inputs, outputs, snapshot)) },
-    // Its state is the 8-byte register file (inputs excepted: they are the outside world's).
+    // Its state is the card's registers (the input lines excepted: they are the outside world's).
     migration: {
-      save: () => Buffer.from(snapshot.regs),
-      load: (data) => {
-        if (data.length !== REGS) throw new Error(`gpio state is ${REGS} bytes, got ${data.length}`);
-        snapshot.loads.next(Buffer.from(data));
-      },
+      save: () => saveCard(snapshot.card),
+      load: (data) => snapshot.loads.next(loadCard(data)),
     },
   });
   return {

@@ -5,7 +5,7 @@ import { gpioDevice } from './gpio.js';
 import { ramDevice } from './ram.js';
 import { sampleDescriptions, type SampleName } from './catalog.js';
 
-export { gpioDevice, GpioReg, type GpioDevice } from './gpio.js';
+export { gpioDevice, GpioReg, GpioStatus, type GpioDevice } from './gpio.js';
 export { dmaEngineDevice, DmaReg, DmaStatus, DMA_MAX_LENGTH } from './dma-engine.js';
 export { ramDevice, RamReg, RAM_MAGIC } from './ram.js';
 export { sampleDescriptions, sampleNames, type SampleName } from './catalog.js';
