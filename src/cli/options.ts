@@ -42,4 +42,6 @@ export interface ServeFlags {
   readonly verbose?: boolean;
   readonly trace?: boolean;
   readonly queue?: boolean;
+  readonly vendorId?: string;
+  readonly deviceId?: string;
 }

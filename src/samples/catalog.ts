@@ -12,3 +12,20 @@ export type SampleName = keyof typeof sampleDescriptions;
 
 /** The sample names, in the order the help lists them. */
 export const sampleNames = Object.keys(sampleDescriptions) as SampleName[];
+
+/** What a sample can be made with: ids of your own instead of the defaults. */
+export interface SampleOptions {
+  readonly ids?: { readonly vendorId?: number; readonly deviceId?: number };
+}
+
+/**
+ * The ids of the samples that imitate no real card. They are in the range QEMU's
+ * docs/specs/pci-ids documents as available for experimental use without registration
+ * (1af4:10f0 to 1af4:10ff, donated by Red Hat), which is what these devices are; a device that
+ * leaves the test lab needs ids of its own (SampleOptions.ids, or `serve --vendor-id/--device-id`).
+ * A guest's virtio_pci driver probes the 1af4 vendor and declines these device ids.
+ */
+export const EXPERIMENTAL_IDS = {
+  'dma-engine': { vendorId: 0x1af4, deviceId: 0x10f0 },
+  ram: { vendorId: 0x1af4, deviceId: 0x10f1 },
+} as const;

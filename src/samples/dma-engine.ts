@@ -24,6 +24,7 @@ import { BehaviorSubject, type Observable, Subject, defer, filter, first, map, m
 import { Errno } from '../protocol/errno.js';
 import { msixState } from '../pci/index.js';
 import { memoryBar, msix, msixBar, pciDevice, pcie, pm, type AccessResult, type DeviceContext, type PciDevice, type RegionAccess } from '../server/index.js';
+import { EXPERIMENTAL_IDS, type SampleOptions } from './catalog.js';
 
 /** Register offsets of the DMA engine. */
 export const DmaReg = {
@@ -180,12 +181,13 @@ const registers =
       return merge(results$, copies$.pipe(ignoreElements()), irqs$.pipe(ignoreElements()));
     });
 
-/** Creates a DMA engine. */
-export const dmaEngineDevice = (): PciDevice => {
+/** Creates a DMA engine (ids: see EXPERIMENTAL_IDS, or your own). */
+export const dmaEngineDevice = (options: SampleOptions = {}): PciDevice => {
+  const ids = { ...EXPERIMENTAL_IDS['dma-engine'], ...options.ids };
   const snapshot: Snapshot = { regs: Buffer.alloc(REGS), idle$: new BehaviorSubject(true), loads: new Subject<Buffer>() };
   return pciDevice({
     name: 'dma-engine',
-    ids: { vendorId: 0x1af4, deviceId: 0x10f0, subsystemVendorId: 0x1af4, subsystemId: 0x0001, classCode: 0x088000 },
+    ids: { ...ids, subsystemVendorId: ids.vendorId, subsystemId: ids.deviceId, classCode: 0x088000 },
     interruptPin: 1,
     bars: { 0: memoryBar(4096, registers(snapshot)), 4: msixBar(VECTORS) },
     capabilities: [pm(), msix(VECTORS, 4), pcie()],

@@ -21,6 +21,7 @@
  */
 import { BehaviorSubject, type Observable, Subject, defer, distinctUntilChanged, filter, map, merge, scan, skip, tap } from 'rxjs';
 import { ioBar, pciDevice, type AccessResult, type DeviceContext, type PciDevice, type RegionAccess } from '../server/index.js';
+import type { SampleOptions } from './catalog.js';
 
 /** Register offsets of the card. */
 export const GpioReg = { OUT0_7: 0x0, IN0_7: 0x1, IRQ_CTL: 0x2, FILTER_CTL: 0x3, OUT8_15: 0x4, IN8_15: 0x5, IRQ_STATUS: 0x6 } as const;
@@ -193,14 +194,14 @@ const loadCard = (b: Buffer): Omit<Card, 'in'> => {
   return { out: b.readUInt16LE(0), irqEnabled: b[2] === 1, filters: b[3] === 1, status: b[4]! & 0x7 };
 };
 
-/** Creates the card. */
-export const gpioDevice = (): GpioDevice => {
+/** Creates the card (with the PCI-IDIO-16's ids unless you give others: the stock driver binds to those). */
+export const gpioDevice = (options: SampleOptions = {}): GpioDevice => {
   const inputs = new BehaviorSubject(0);
   const outputs = new BehaviorSubject(0);
   const snapshot: Snapshot = { card: initialCard(0), loads: new Subject() };
   const device = pciDevice({
     name: 'gpio',
-    ids: { vendorId: 0x494f, deviceId: 0x0dc8, classCode: 0x088000 },
+    ids: { vendorId: 0x494f, deviceId: 0x0dc8, ...options.ids, classCode: 0x088000 },
     interruptPin: 1,
     bars: { 2: ioBar(256, registers(inputs, outputs, snapshot)) },
     // Its state is the card's registers (the input lines excepted: they are the outside world's).

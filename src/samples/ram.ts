@@ -17,6 +17,7 @@
  * device keeps no state of its own; a reset (not a disconnect) zeroes the memory.
  */
 import { ramBar, pciDevice, type DeviceContext, type PciDevice } from '../server/index.js';
+import { EXPERIMENTAL_IDS, type SampleOptions } from './catalog.js';
 
 /** Register offsets of the RAM card. */
 export const RamReg = { MAGIC: 0x00, SIZE: 0x04, SCRATCH: 0x08, FILL: 0x0c, CHECKSUM: 0x10 } as const;
@@ -59,10 +60,10 @@ const write = (offset: number, data: Buffer, ctx: DeviceContext): void => {
 };
 
 /** Creates a RAM card whose BAR 2 is `size` bytes (a power of two of at least 8 KiB; default 64 KiB). */
-export const ramDevice = (size = 64 * 1024): PciDevice =>
+export const ramDevice = (size = 64 * 1024, options: SampleOptions = {}): PciDevice =>
   pciDevice({
     name: 'ram',
-    ids: { vendorId: 0x1af4, deviceId: 0x10f1, classCode: 0x050000 },
+    ids: { ...EXPERIMENTAL_IDS.ram, ...options.ids, classCode: 0x050000 },
     bars: { [BAR]: ramBar(size, { is64: true, prefetchable: true, sparse: [{ offset: PAGE, size: size - PAGE }], trap: { read, write } }) },
     reset: (reason, ctx) => {
       if (reason !== 'disconnect') ctx.ram(BAR).fill(0);

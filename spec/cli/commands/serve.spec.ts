@@ -135,6 +135,28 @@ export default () => server.pciDevice({ name: 'my-device', ids: { vendorId: 0x12
   assert.is((await served.done).code, 0);
 });
 
+test('--vendor-id and --device-id give a sample ids of your own; a module refuses them', async () => {
+  const socketPath = join(dir.path, 'ids.sock');
+  const served = start(['serve', 'dma-engine', '--socket-path', socketPath, '--vendor-id', '0x1234', '--device-id', '0xabcd']);
+  try {
+    await served.line(/^listening on /);
+    const r = await run(['info', socketPath, '--json']);
+    const doc = JSON.parse(r.stdout) as { config: { vendorId: number; deviceId: number } };
+    assert.equal([doc.config.vendorId, doc.config.deviceId], [0x1234, 0xabcd]);
+  } finally {
+    served.child.kill('SIGTERM');
+  }
+  await served.done;
+  const bad = await run(['serve', 'ram', '--socket-path', join(dir.path, 'b.sock'), '--vendor-id', '0x10000']);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /not a 16-bit id/);
+  const module = join(dir.path, 'nothing.mjs');
+  writeFileSync(module, 'export const x = 1;\n');
+  const mod = await run(['serve', module, '--socket-path', join(dir.path, 'c.sock'), '--device-id', '1']);
+  assert.is(mod.code, 2);
+  assert.match(mod.stderr, /are for the sample devices/);
+});
+
 test('a module that exports no device says what to export', async () => {
   const module = join(dir.path, 'nothing.mjs');
   writeFileSync(module, 'export const x = 1;\n');

@@ -68,6 +68,13 @@ const serveUntilStopped = (device: PciDevice, target: ServeTarget, flags: ServeF
   );
 };
 
+/** A 16-bit PCI id. */
+const parseId = (text: string, what: string): number => {
+  const n = parseNumber(text, what);
+  if (n < 0 || n > 0xffff) throw usageError(`serve: --${what} ${text} is not a 16-bit id`);
+  return n;
+};
+
 const isDevice = (x: unknown): x is PciDevice => {
   const d = x as Partial<PciDevice> | undefined;
   return typeof d === 'object' && d !== null && Array.isArray(d.regions) && typeof d.config === 'object' && typeof d.irqCounts === 'object';
@@ -102,6 +109,12 @@ export const deviceFromModule = async (path: string): Promise<PciDevice> => {
 /** Serves the sample device NAME, or the device the module at that path exports, until SIGTERM or SIGINT. */
 export const serveDevice = async (name: string, flags: ServeFlags): Promise<void> => {
   const target = targetOf(flags);
-  const device = (sampleNames as readonly string[]).includes(name) ? sampleDevices[name as SampleName].create() : await deviceFromModule(name);
+  const ids = {
+    ...(flags.vendorId !== undefined ? { vendorId: parseId(flags.vendorId, 'vendor-id') } : {}),
+    ...(flags.deviceId !== undefined ? { deviceId: parseId(flags.deviceId, 'device-id') } : {}),
+  };
+  const isSample = (sampleNames as readonly string[]).includes(name);
+  if (!isSample && Object.keys(ids).length > 0) throw usageError('serve: --vendor-id and --device-id are for the sample devices (a module sets its own ids)');
+  const device = isSample ? sampleDevices[name as SampleName].create({ ids }) : await deviceFromModule(name);
   return serveUntilStopped(device, target, flags);
 };

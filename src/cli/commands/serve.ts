@@ -20,9 +20,13 @@ export const serveCommand = (): Command =>
     .addOption(new Option('--fd <n>', 'serve on an inherited, already listening socket fd').conflicts('socketPath'))
     .option('-v, --verbose', 'print a line per client connection and disconnection')
     .option('--trace', 'print every message exchanged with clients, decoded, as monitor does')
+    .option('--vendor-id <id>', 'a sample\'s PCI vendor id instead of its default (e.g. 0x1234)')
+    .option('--device-id <id>', 'a sample\'s PCI device id instead of its default')
     .option('--queue', 'keep a client that connects while another is served waiting (default: refuse it with EBUSY)')
     .addHelpText('after', `\nSample devices:\n${deviceList}\n\nA module exports its device as \`default\` or \`device\`: a PciDevice (made with pciDevice()),
-or a function that returns one.\n\nA client that connects while another is served is refused at once (its first message gets EBUSY:
+or a function that returns one.\n\ndma-engine and ram default to ids in the range QEMU documents as free for experimental use
+(1af4:10f0 and 1af4:10f1); a device that leaves the lab needs ids of its own (--vendor-id, --device-id).
+gpio has the ACCES PCI-IDIO-16's ids, which Linux's gpio_pci_idio_16 driver binds to.\n\nA client that connects while another is served is refused at once (its first message gets EBUSY:
 "the device is in use by another client"), unless --queue keeps it waiting until the first leaves.
 SIGTERM or SIGINT stops the server and removes the socket file.`)
     .action(async (name: string, flags: ServeFlags) => {
