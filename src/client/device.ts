@@ -121,22 +121,14 @@ export type ReconnectEvent =
   | { readonly kind: 'reconnected' };
 
 /** Everything realize has built, to assemble into a device. */
-export interface DeviceParts {
+export interface DeviceParts extends Pick<ClientDevice, 'version' | 'caps' | 'info' | 'irqs' | 'config' | 'configBytes' | 'warnings' | 'reconnects$'> {
   readonly wire: Wire;
-  readonly version: ClientDevice['version'];
-  readonly caps: NegotiatedCapabilities;
-  readonly info: DeviceInfo;
   readonly regions: readonly ClientRegion[];
-  readonly irqs: readonly IrqInfo[];
-  readonly config: ParsedConfig;
-  readonly configBytes: Buffer;
-  readonly flags: { readonly twinSocket: boolean; readonly dmaMode: DmaMode; readonly postedWrites: boolean; readonly writeMulti: boolean };
-  readonly warnings: readonly string[];
+  readonly flags: Pick<ClientDevice, 'twinSocket' | 'dmaMode' | 'postedWrites' | 'writeMulti'>;
   readonly container: Container | undefined;
   readonly interrupts: Interrupts;
   readonly migration: MigrationRequests;
   readonly closed$: ReplaySubject<DisconnectedError>;
-  readonly reconnects$: Observable<ReconnectEvent>;
   /** Local resources: subscriptions, mappings, endpoints. */
   readonly scope: Subscription;
   /** Messages on the main socket and the twin socket. */
