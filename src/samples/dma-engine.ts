@@ -23,7 +23,7 @@
 import { BehaviorSubject, type Observable, Subject, defer, filter, first, map, merge, mergeMap, scan, share, tap, concatMap, catchError, of, withLatestFrom, ignoreElements } from 'rxjs';
 import { Errno } from '../protocol/errno.js';
 import { msixState } from '../pci/index.js';
-import { memoryBar, msix, msixBar, pciDevice, pcie, pm, type AccessResult, type DeviceContext, type PciDevice, type RegionAccess } from '../server/index.js';
+import { memoryBar, msix, msixBar, pciDevice, pcie, pm, registerFile, type AccessResult, type DeviceContext, type PciDevice, type RegionAccess, type RegisterValues } from '../server/index.js';
 import { EXPERIMENTAL_IDS, type SampleOptions } from './catalog.js';
 
 /** Register offsets of the DMA engine. */
@@ -46,7 +46,22 @@ export const DmaStatus = { BUSY: 1, DONE: 2, ERROR: 4 } as const;
 /** Largest copy the engine accepts. */
 export const DMA_MAX_LENGTH = 1 << 20;
 const VECTORS = 2;
-const REGS = 0x28;
+
+/** The register file: its rules (read-only, write-only doorbell, write-1-to-clear status) declared once. */
+const registers32 = registerFile([
+  { name: 'SRC_LO', offset: DmaReg.SRC_LO, width: 4 },
+  { name: 'SRC_HI', offset: DmaReg.SRC_HI, width: 4 },
+  { name: 'DST_LO', offset: DmaReg.DST_LO, width: 4 },
+  { name: 'DST_HI', offset: DmaReg.DST_HI, width: 4 },
+  { name: 'LEN', offset: DmaReg.LEN, width: 4 },
+  { name: 'DOORBELL', offset: DmaReg.DOORBELL, width: 4, writeOnly: true },
+  { name: 'STATUS', offset: DmaReg.STATUS, width: 4, writable: 0, rw1c: DmaStatus.DONE | DmaStatus.ERROR },
+  { name: 'ERRNO', offset: DmaReg.ERRNO, width: 4, writable: 0 },
+  { name: 'COMPLETED', offset: DmaReg.COMPLETED, width: 4, writable: 0 },
+  { name: 'VECTOR', offset: DmaReg.VECTOR, width: 4 },
+] as const);
+type Regs = RegisterValues<keyof typeof DmaReg>;
+const REGS = registers32.size;
 
 interface Job {
   readonly src: number;
@@ -60,10 +75,10 @@ type EngineEvent =
   | { readonly kind: 'access'; readonly access: RegionAccess }
   | { readonly kind: 'done'; readonly job: Job; readonly errno: number }
   | { readonly kind: 'reset' }
-  | { readonly kind: 'load'; readonly regs: Buffer };
+  | { readonly kind: 'load'; readonly regs: Regs };
 
 interface EngineState {
-  readonly regs: Buffer;
+  readonly regs: Regs;
   readonly epoch: number;
   readonly result?: AccessResult;
   /** A copy to start. */
@@ -72,56 +87,40 @@ interface EngineState {
   readonly irq?: number;
 }
 
-const u64 = (regs: Buffer, lo: number): number => regs.readUInt32LE(lo + 4) * 2 ** 32 + regs.readUInt32LE(lo);
-
-/** A register write, byte by byte over the dwords it touches. */
-const writeRegs = (regs: Buffer, offset: number, data: Buffer): Buffer => {
-  const next = Buffer.from(regs);
-  data.copy(next, offset, 0, Math.max(0, Math.min(data.length, REGS - offset)));
-  // Read-only and write-1-to-clear registers keep their value; STATUS clears what was written as 1.
-  for (const ro of [DmaReg.ERRNO, DmaReg.COMPLETED]) regs.copy(next, ro, ro, ro + 4);
-  const cleared = next.readUInt32LE(DmaReg.STATUS) & (DmaStatus.DONE | DmaStatus.ERROR);
-  next.writeUInt32LE(regs.readUInt32LE(DmaReg.STATUS) & ~cleared, DmaReg.STATUS);
-  next.writeUInt32LE(0, DmaReg.DOORBELL);
-  return next;
-};
+const u64 = (lo: number, hi: number): number => hi * 2 ** 32 + lo;
+const busy = (regs: Regs): boolean => (regs.STATUS & DmaStatus.BUSY) !== 0;
 
 const onWrite = (s: EngineState, a: RegionAccess & { kind: 'write' }): EngineState => {
-  const regs = writeRegs(s.regs, a.offset, a.data);
-  const rang = a.offset <= DmaReg.DOORBELL && DmaReg.DOORBELL < a.offset + a.data.length && (a.data[DmaReg.DOORBELL - a.offset]! & 1) === 1;
-  const busy = (s.regs.readUInt32LE(DmaReg.STATUS) & DmaStatus.BUSY) !== 0;
-  if (!rang || busy) return { regs, epoch: s.epoch, result: { access: a } };
-  regs.writeUInt32LE(regs.readUInt32LE(DmaReg.STATUS) | DmaStatus.BUSY, DmaReg.STATUS);
-  const start = { src: u64(regs, DmaReg.SRC_LO), dst: u64(regs, DmaReg.DST_LO), length: regs.readUInt32LE(DmaReg.LEN), epoch: s.epoch };
+  const { values, changes } = registers32.write(s.regs, a.offset, a.data);
+  const rang = changes.some((c) => c.name === 'DOORBELL' && (c.written & 1) === 1);
+  if (!rang || busy(s.regs)) return { regs: values, epoch: s.epoch, result: { access: a } };
+  const regs = registers32.set(values, { STATUS: values.STATUS | DmaStatus.BUSY });
+  const start = { src: u64(regs.SRC_LO, regs.SRC_HI), dst: u64(regs.DST_LO, regs.DST_HI), length: regs.LEN, epoch: s.epoch };
   return { regs, epoch: s.epoch, result: { access: a }, start };
 };
 
 const onDone = (s: EngineState, job: Job, errno: number): EngineState => {
   if (job.epoch !== s.epoch) return { regs: s.regs, epoch: s.epoch };
-  const regs = Buffer.from(s.regs);
-  const status = (regs.readUInt32LE(DmaReg.STATUS) & ~DmaStatus.BUSY) | (errno === 0 ? DmaStatus.DONE : DmaStatus.ERROR);
-  regs.writeUInt32LE(status, DmaReg.STATUS);
-  if (errno === 0) regs.writeUInt32LE((regs.readUInt32LE(DmaReg.COMPLETED) + 1) >>> 0, DmaReg.COMPLETED);
-  else regs.writeUInt32LE(errno, DmaReg.ERRNO);
-  return { regs, epoch: s.epoch, irq: regs.readUInt32LE(DmaReg.VECTOR) % VECTORS };
+  const r = s.regs;
+  const STATUS = (r.STATUS & ~DmaStatus.BUSY) | (errno === 0 ? DmaStatus.DONE : DmaStatus.ERROR);
+  const regs = registers32.set(r, errno === 0 ? { STATUS, COMPLETED: (r.COMPLETED + 1) >>> 0 } : { STATUS, ERRNO: errno });
+  return { regs, epoch: s.epoch, irq: regs.VECTOR % VECTORS };
 };
 
 /** The engine's registers as a fold over accesses, copy completions and resets. */
 const step = (s: EngineState, e: EngineEvent): EngineState => {
   switch (e.kind) {
     case 'reset':
-      return { regs: Buffer.alloc(REGS), epoch: s.epoch + 1 };
+      return { regs: registers32.initial(), epoch: s.epoch + 1 };
     case 'load':
       // A migrated state (saved idle: the engine quiesces by finishing its copy); a new epoch.
-      return { regs: Buffer.from(e.regs), epoch: s.epoch + 1 };
+      return { regs: e.regs, epoch: s.epoch + 1 };
     case 'done':
       return onDone(s, e.job, e.errno);
     case 'access': {
       const a = e.access;
       if (a.kind === 'write') return onWrite(s, a);
-      const data = Buffer.alloc(a.count);
-      s.regs.copy(data, 0, Math.min(a.offset, REGS), Math.min(a.offset + a.count, REGS));
-      return { regs: s.regs, epoch: s.epoch, result: { access: a, data } };
+      return { regs: s.regs, epoch: s.epoch, result: { access: a, data: registers32.read(s.regs, a.offset, a.count) } };
     }
   }
 };
@@ -138,12 +137,10 @@ const copy = (ctx: DeviceContext, job: Job): Observable<number> => {
 
 /** The engine's latest registers and busy state, and a way to load registers (for migration). */
 interface Snapshot {
-  regs: Buffer;
+  regs: Regs;
   readonly idle$: Subject<boolean>;
-  readonly loads: Subject<Buffer>;
+  readonly loads: Subject<Regs>;
 }
-
-const busy = (regs: Buffer): boolean => (regs.readUInt32LE(DmaReg.STATUS) & DmaStatus.BUSY) !== 0;
 
 /** BAR 0's handler: register state, the copies it starts, and the interrupts they end with. */
 const registers =
@@ -157,7 +154,7 @@ const registers =
         ctx.reset$.pipe(filter((r) => r !== 'disconnect'), map((): EngineEvent => ({ kind: 'reset' }))),
         snapshot.loads.pipe(map((regs): EngineEvent => ({ kind: 'load', regs }))),
       ).pipe(
-        scan(step, { regs: Buffer.alloc(REGS), epoch: 0 }),
+        scan(step, { regs: registers32.initial(), epoch: 0 }),
         tap((s) => {
           snapshot.regs = s.regs;
           snapshot.idle$.next(!busy(s.regs));
@@ -184,7 +181,7 @@ const registers =
 /** Creates a DMA engine (ids: see EXPERIMENTAL_IDS, or your own). */
 export const dmaEngineDevice = (options: SampleOptions = {}): PciDevice => {
   const ids = { ...EXPERIMENTAL_IDS['dma-engine'], ...options.ids };
-  const snapshot: Snapshot = { regs: Buffer.alloc(REGS), idle$: new BehaviorSubject(true), loads: new Subject<Buffer>() };
+  const snapshot: Snapshot = { regs: registers32.initial(), idle$: new BehaviorSubject(true), loads: new Subject<Regs>() };
   return pciDevice({
     name: 'dma-engine',
     ids: { ...ids, subsystemVendorId: ids.vendorId, subsystemId: ids.deviceId, classCode: 0x088000 },
@@ -197,11 +194,12 @@ export const dmaEngineDevice = (options: SampleOptions = {}): PciDevice => {
     migration: {
       preCopy: true,
       quiesce: () => snapshot.idle$.pipe(first((idle) => idle)),
-      save: (phase) => (phase === 'stop-copy' ? Buffer.from(snapshot.regs) : undefined),
+      save: (phase) => (phase === 'stop-copy' ? registers32.image(snapshot.regs) : undefined),
       load: (data) => {
         if (data.length !== REGS) throw new Error(`dma-engine state is ${REGS} bytes, got ${data.length}`);
-        if (busy(data)) throw new Error('dma-engine state saved while BUSY');
-        snapshot.loads.next(Buffer.from(data));
+        const regs = registers32.fromImage(data);
+        if (busy(regs)) throw new Error('dma-engine state saved while BUSY');
+        snapshot.loads.next(regs);
       },
     },
   });
