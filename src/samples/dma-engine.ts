@@ -20,10 +20,10 @@
  *
  * BAR 4: the MSI-X table (2 vectors) and PBA, emulated by the server.
  */
-import { BehaviorSubject, type Observable, Subject, defer, filter, first, map, merge, mergeMap, scan, share, tap, concatMap, catchError, of, withLatestFrom, ignoreElements } from 'rxjs';
+import { BehaviorSubject, type Observable, Subject, filter, first, map, merge, mergeMap, tap, concatMap, catchError, of, withLatestFrom, ignoreElements } from 'rxjs';
 import { Errno } from '../protocol/errno.js';
 import { msixState } from '../pci/index.js';
-import { memoryBar, msix, msixBar, pciDevice, pcie, pm, registerFile, type AccessResult, type DeviceContext, type PciDevice, type RegionAccess, type RegisterValues } from '../server/index.js';
+import { accessFold, memoryBar, msix, msixBar, pciDevice, pcie, pm, registerFile, type DeviceContext, type Folded, type PciDevice, type RegionAccess, type RegisterValues } from '../server/index.js';
 import { EXPERIMENTAL_IDS, type SampleOptions } from './catalog.js';
 
 /** Register offsets of the DMA engine. */
@@ -71,16 +71,12 @@ interface Job {
   readonly epoch: number;
 }
 
-type EngineEvent =
-  | { readonly kind: 'access'; readonly access: RegionAccess }
-  | { readonly kind: 'done'; readonly job: Job; readonly errno: number }
-  | { readonly kind: 'reset' }
-  | { readonly kind: 'load'; readonly regs: Regs };
+/** What besides accesses and resets moves the engine: the end of a copy, and a migrated state. */
+type EngineEvent = { readonly kind: 'done'; readonly job: Job; readonly errno: number } | { readonly kind: 'load'; readonly regs: Regs };
 
 interface EngineState {
   readonly regs: Regs;
   readonly epoch: number;
-  readonly result?: AccessResult;
   /** A copy to start. */
   readonly start?: Job;
   /** The vector to raise. */
@@ -90,13 +86,13 @@ interface EngineState {
 const u64 = (lo: number, hi: number): number => hi * 2 ** 32 + lo;
 const busy = (regs: Regs): boolean => (regs.STATUS & DmaStatus.BUSY) !== 0;
 
-const onWrite = (s: EngineState, a: RegionAccess & { kind: 'write' }): EngineState => {
+const onWrite = (s: EngineState, a: RegionAccess & { kind: 'write' }): Folded<EngineState> => {
   const { values, changes } = registers32.write(s.regs, a.offset, a.data);
   const rang = changes.some((c) => c.name === 'DOORBELL' && (c.written & 1) === 1);
-  if (!rang || busy(s.regs)) return { regs: values, epoch: s.epoch, result: { access: a } };
+  if (!rang || busy(s.regs)) return { state: { regs: values, epoch: s.epoch }, result: { access: a } };
   const regs = registers32.set(values, { STATUS: values.STATUS | DmaStatus.BUSY });
   const start = { src: u64(regs.SRC_LO, regs.SRC_HI), dst: u64(regs.DST_LO, regs.DST_HI), length: regs.LEN, epoch: s.epoch };
-  return { regs, epoch: s.epoch, result: { access: a }, start };
+  return { state: { regs, epoch: s.epoch, start }, result: { access: a } };
 };
 
 const onDone = (s: EngineState, job: Job, errno: number): EngineState => {
@@ -105,24 +101,6 @@ const onDone = (s: EngineState, job: Job, errno: number): EngineState => {
   const STATUS = (r.STATUS & ~DmaStatus.BUSY) | (errno === 0 ? DmaStatus.DONE : DmaStatus.ERROR);
   const regs = registers32.set(r, errno === 0 ? { STATUS, COMPLETED: (r.COMPLETED + 1) >>> 0 } : { STATUS, ERRNO: errno });
   return { regs, epoch: s.epoch, irq: regs.VECTOR % VECTORS };
-};
-
-/** The engine's registers as a fold over accesses, copy completions and resets. */
-const step = (s: EngineState, e: EngineEvent): EngineState => {
-  switch (e.kind) {
-    case 'reset':
-      return { regs: registers32.initial(), epoch: s.epoch + 1 };
-    case 'load':
-      // A migrated state (saved idle: the engine quiesces by finishing its copy); a new epoch.
-      return { regs: e.regs, epoch: s.epoch + 1 };
-    case 'done':
-      return onDone(s, e.job, e.errno);
-    case 'access': {
-      const a = e.access;
-      if (a.kind === 'write') return onWrite(s, a);
-      return { regs: s.regs, epoch: s.epoch, result: { access: a, data: registers32.read(s.regs, a.offset, a.count) } };
-    }
-  }
 };
 
 /** Copies through guest memory; completes with the errno (0 on success). */
@@ -143,40 +121,35 @@ interface Snapshot {
 }
 
 /** BAR 0's handler: register state, the copies it starts, and the interrupts they end with. */
-const registers =
-  (snapshot: Snapshot) =>
-  (access$: Observable<RegionAccess>, ctx: DeviceContext): Observable<AccessResult> =>
-    defer(() => {
-      const done = new Subject<EngineEvent>();
-      const state$ = merge(
-        access$.pipe(map((access): EngineEvent => ({ kind: 'access', access }))),
-        done,
-        ctx.reset$.pipe(filter((r) => r !== 'disconnect'), map((): EngineEvent => ({ kind: 'reset' }))),
+const registers = (snapshot: Snapshot) =>
+  accessFold<EngineState, EngineEvent>({
+    seed: () => ({ regs: registers32.initial(), epoch: 0 }),
+    access: (s, a) =>
+      a.kind === 'write' ? onWrite(s, a) : { state: { regs: s.regs, epoch: s.epoch }, result: { access: a, data: registers32.read(s.regs, a.offset, a.count) } },
+    reset: (s) => ({ regs: registers32.initial(), epoch: s.epoch + 1 }),
+    // A migrated state (saved idle: the engine quiesces by finishing its copy) starts a new epoch.
+    event: (s, e) => (e.kind === 'done' ? onDone(s, e.job, e.errno) : { regs: e.regs, epoch: s.epoch + 1 }),
+    events: (state$, ctx) =>
+      merge(
+        // The copies the doorbell starts, one after the other, each ending in a completion.
+        state$.pipe(
+          mergeMap((s) => (s.start ? [s.start] : [])),
+          concatMap((job) => copy(ctx, job).pipe(map((errno): EngineEvent => ({ kind: 'done', job, errno })))),
+        ),
         snapshot.loads.pipe(map((regs): EngineEvent => ({ kind: 'load', regs }))),
-      ).pipe(
-        scan(step, { regs: registers32.initial(), epoch: 0 }),
-        tap((s) => {
-          snapshot.regs = s.regs;
-          snapshot.idle$.next(!busy(s.regs));
-        }),
-        share(),
-      );
-      const copies$ = state$.pipe(
-        mergeMap((s) => (s.start ? [s.start] : [])),
-        concatMap((job) => copy(ctx, job).pipe(map((errno): EngineEvent => ({ kind: 'done', job, errno })))),
-        tap((e) => done.next(e)),
-      );
-      const irqs$ = state$.pipe(
-        filter((s) => s.irq !== undefined),
-        withLatestFrom(ctx.config$),
-        tap(([s, config]) => (msixState(config)?.enabled ? ctx.trigger('msix', s.irq) : ctx.trigger('intx'))),
-      );
-      const results$ = state$.pipe(
-        map((s) => s.result),
-        filter((r): r is AccessResult => r !== undefined),
-      );
-      return merge(results$, copies$.pipe(ignoreElements()), irqs$.pipe(ignoreElements()));
-    });
+        // The completion's interrupt: MSI-X when the driver enabled it, INTx otherwise.
+        state$.pipe(
+          filter((s) => s.irq !== undefined),
+          withLatestFrom(ctx.config$),
+          tap(([s, config]) => (msixState(config)?.enabled ? ctx.trigger('msix', s.irq) : ctx.trigger('intx'))),
+          ignoreElements(),
+        ),
+      ),
+    effects: (s) => {
+      snapshot.regs = s.regs;
+      snapshot.idle$.next(!busy(s.regs));
+    },
+  });
 
 /** Creates a DMA engine (ids: see EXPERIMENTAL_IDS, or your own). */
 export const dmaEngineDevice = (options: SampleOptions = {}): PciDevice => {

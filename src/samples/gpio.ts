@@ -19,8 +19,8 @@
  * 0-7 changed, bit 1: of 8-15, bit 2: an interrupt is pending) and raises INTx; writing 0x1 clears
  * it. Inputs are set from outside with `setInputs` (the lines the card would sense).
  */
-import { BehaviorSubject, type Observable, Subject, defer, distinctUntilChanged, filter, map, merge, scan, skip, tap } from 'rxjs';
-import { ioBar, pciDevice, type AccessResult, type DeviceContext, type PciDevice, type RegionAccess } from '../server/index.js';
+import { BehaviorSubject, type Observable, Subject, distinctUntilChanged, map, merge, skip } from 'rxjs';
+import { accessFold, ioBar, pciDevice, type AccessResult, type PciDevice, type RegionAccess } from '../server/index.js';
 import type { SampleOptions } from './catalog.js';
 
 /** Register offsets of the card. */
@@ -46,17 +46,12 @@ interface Card {
   readonly status: number;
 }
 
-type GpioEvent =
-  | { readonly kind: 'access'; readonly access: RegionAccess }
-  | { readonly kind: 'inputs'; readonly value: number }
-  | { readonly kind: 'reset' }
-  | { readonly kind: 'load'; readonly card: Omit<Card, 'in'> };
+/** What besides accesses and resets moves the card: its input lines, and a migrated state. */
+type GpioEvent = { readonly kind: 'inputs'; readonly value: number } | { readonly kind: 'load'; readonly card: Omit<Card, 'in'> };
 
+/** The card, and whether the step that made it raised INTx. */
 interface GpioState {
   readonly card: Card;
-  /** The answer to the access just served. */
-  readonly result?: AccessResult;
-  /** Whether the last event raised INTx. */
   readonly irq: boolean;
 }
 
@@ -126,56 +121,38 @@ const setInputs = (c: Card, value: number): GpioState => {
   return { card: { ...c, in: value, status }, irq: fires };
 };
 
-/** The card as a fold over accesses, input changes, resets and migrated states. */
-const step = (s: GpioState, e: GpioEvent): GpioState => {
-  switch (e.kind) {
-    case 'inputs':
-      return setInputs(s.card, e.value);
-    case 'reset':
-      // Everything goes back to power-on; the input lines are the outside world's and stay.
-      return { card: initialCard(s.card.in), irq: false };
-    case 'load':
-      // A migrated state: the registers as the source had them, the input lines as they are here.
-      return { card: { ...e.card, in: s.card.in }, irq: false };
-    case 'access': {
-      const { card, result } = access(s.card, e.access);
-      return { card, result, irq: false };
-    }
-  }
-};
-
 /** The latest card and a way to load one (for migration). */
 interface Snapshot {
   card: Card;
   readonly loads: Subject<Omit<Card, 'in'>>;
 }
 
-/** BAR 2's handler: an operator over its accesses, merged with the input lines, resets and migrated states. */
-const registers =
-  (inputs: BehaviorSubject<number>, outputs: BehaviorSubject<number>, snapshot: Snapshot) =>
-  (access$: Observable<RegionAccess>, ctx: DeviceContext): Observable<AccessResult> =>
-    defer(() => {
-      const seed: GpioState = { card: initialCard(inputs.value), irq: false };
-      snapshot.card = seed.card;
-      return merge(
-        access$.pipe(map((a): GpioEvent => ({ kind: 'access', access: a }))),
+/** BAR 2's handler: the card as a fold over its accesses, the input lines, resets and migrated states. */
+const registers = (inputs: BehaviorSubject<number>, outputs: BehaviorSubject<number>, snapshot: Snapshot) =>
+  accessFold<GpioState, GpioEvent>({
+    seed: () => ({ card: initialCard(inputs.value), irq: false }),
+    access: (s, a) => {
+      const { card, result } = access(s.card, a);
+      return { state: { card, irq: false }, result };
+    },
+    // Everything goes back to power-on; the input lines are the outside world's and stay.
+    reset: (s) => ({ card: initialCard(s.card.in), irq: false }),
+    event: (s, e) =>
+      e.kind === 'inputs'
+        ? setInputs(s.card, e.value)
+        : // A migrated state: the registers as the source had them, the input lines as they are here.
+          { card: { ...e.card, in: s.card.in }, irq: false },
+    events: () =>
+      merge(
         inputs.pipe(skip(1), map((value): GpioEvent => ({ kind: 'inputs', value }))),
-        ctx.reset$.pipe(
-          filter((r) => r !== 'disconnect'),
-          map((): GpioEvent => ({ kind: 'reset' })),
-        ),
         snapshot.loads.pipe(map((card): GpioEvent => ({ kind: 'load', card }))),
-      ).pipe(
-        scan(step, seed),
-        tap((s) => {
-          snapshot.card = s.card;
-          if (s.card.out !== outputs.value) outputs.next(s.card.out);
-          if (s.irq) ctx.trigger('intx');
-        }),
-        map((s) => s.result),
-        filter((r): r is AccessResult => r !== undefined),
-      );
-    });
+      ),
+    effects: (s, ctx) => {
+      snapshot.card = s.card;
+      if (s.card.out !== outputs.value) outputs.next(s.card.out);
+      if (s.irq) ctx.trigger('intx');
+    },
+  });
 
 /** Migration data: outputs (u16), interrupt enabled, filters active, status; 8 bytes. */
 const STATE_BYTES = 8;

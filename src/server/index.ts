@@ -35,6 +35,7 @@ export type {
   WriteAccess,
 } from './types.js';
 export { fromFunctions } from './handlers.js';
+export { accessFold, type AccessFoldSpec, type Folded } from './access-fold.js';
 export { registerFile, type RegisterChange, type RegisterFile, type RegisterSpec, type RegisterValues } from './register-file.js';
 export { migrationPath, migStateName, type MigrationDeviceState } from './migration.js';
 export { DeviceError, DmaError } from './errors.js';

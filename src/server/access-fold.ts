@@ -1,0 +1,84 @@
+/**
+ * The fold a register-level device is: one state, stepped by the region's accesses, by the device's
+ * own events (input lines, completions of work it started, migrated states) and by resets, with
+ * its effects (interrupts, outputs) run once per state. The samples each wrote this by hand; a
+ * device now declares its steps and gets a RegionOperator.
+ */
+import { EMPTY, Subject, defer, filter, ignoreElements, map, merge, scan, share, tap, type Observable } from 'rxjs';
+import type { AccessResult, DeviceContext, RegionAccess, RegionOperator, ResetReason } from './types.js';
+
+/** What one step of the fold produced: the state, and the answer when the step was an access. */
+export interface Folded<S> {
+  readonly state: S;
+  readonly result?: AccessResult;
+}
+
+/** The steps of a device's fold. */
+export interface AccessFoldSpec<S, E> {
+  /** The state when the device starts. */
+  seed(ctx: DeviceContext): S;
+  /** An access: the state after it and its answer (data for a read). */
+  access(state: S, access: RegionAccess): Folded<S>;
+  /** A reset of the device (DEVICE_RESET or FLR; a client's disconnect is not one): the state after it. */
+  reset?(state: S, reason: ResetReason): S;
+  /** One of the device's own events. */
+  event?(state: S, event: E): S;
+  /**
+   * The device's own events, fed back into the fold: sources from outside (input lines) and work
+   * started by a state (a copy the doorbell started, ending in a completion event). `state$` is
+   * every state the fold reaches. A stream that emits nothing can carry effects that need other
+   * streams (an interrupt choosing MSI-X or INTx by the latest config space).
+   */
+  events?(state$: Observable<S>, ctx: DeviceContext): Observable<E>;
+  /** Effects of a new state, run once per step in order (raise an interrupt, publish outputs). */
+  effects?(state: S, ctx: DeviceContext): void;
+}
+
+type Step<E> = { readonly kind: 'access'; readonly access: RegionAccess } | { readonly kind: 'reset'; readonly reason: ResetReason } | { readonly kind: 'event'; readonly event: E };
+
+/** A RegionOperator of a device declared by its steps (see AccessFoldSpec); subscribed once, for the device's life. */
+export const accessFold =
+  <S, E = never>(spec: AccessFoldSpec<S, E>): RegionOperator =>
+  (access$, ctx) =>
+    defer(() => {
+      const feedback = new Subject<E>();
+      const next = (f: Folded<S>, step: Step<E>): Folded<S> => {
+        switch (step.kind) {
+          case 'access':
+            return spec.access(f.state, step.access);
+          case 'reset':
+            return { state: spec.reset ? spec.reset(f.state, step.reason) : f.state };
+          case 'event':
+            return { state: spec.event ? spec.event(f.state, step.event) : f.state };
+        }
+      };
+      const folded$ = merge(
+        access$.pipe(map((access): Step<E> => ({ kind: 'access', access }))),
+        ctx.reset$.pipe(
+          filter((reason) => reason !== 'disconnect'),
+          map((reason): Step<E> => ({ kind: 'reset', reason })),
+        ),
+        feedback.pipe(map((event): Step<E> => ({ kind: 'event', event }))),
+      ).pipe(
+        scan(next, { state: spec.seed(ctx) }),
+        tap((f) => spec.effects?.(f.state, ctx)),
+        share(),
+      );
+      const results$ = folded$.pipe(
+        map((f) => f.result),
+        filter((r): r is AccessResult => r !== undefined),
+      );
+      const events$ = spec.events
+        ? spec
+            .events(
+              folded$.pipe(map((f) => f.state)),
+              ctx,
+            )
+            .pipe(
+              tap((e) => feedback.next(e)),
+              ignoreElements(),
+            )
+        : EMPTY;
+      // Results first: an access answered synchronously reaches its port before any feedback.
+      return merge(results$, events$);
+    });
