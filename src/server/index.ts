@@ -36,6 +36,7 @@ export type {
 } from './types.js';
 export { fromFunctions } from './handlers.js';
 export { accessFold, type AccessFoldSpec, type Folded } from './access-fold.js';
+export { consume, entryAddress, phaseTag, produce, ring, ringCount, ringFull, ringHead, ringTail, type Ring, type RingLayout } from './rings.js';
 export { registerFile, type RegisterChange, type RegisterFile, type RegisterSpec, type RegisterValues } from './register-file.js';
 export { migrationPath, migStateName, type MigrationDeviceState } from './migration.js';
 export { DeviceError, DmaError } from './errors.js';
