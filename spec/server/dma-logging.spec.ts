@@ -103,6 +103,20 @@ test('REPORT: without logging EINVAL, argsz too small for the bitmap EINVAL, a b
   s.session.stop();
 });
 
+test('the device picks at least a 4 KiB page; a report larger than max_data_xfer_size is E2BIG before anything is made', async () => {
+  const s = openSink({ limits: { maxDataXferSize: 4096 } });
+  const chosen = decodeDmaLoggingStart(decodeDeviceFeatureReply(assertOk(await s.session.send(s.req.feature(SET | DMA_LOGGING_START, start(512)))).payload).data).page_size;
+  assert.is(chosen, PAGE);
+  const t0 = Date.now();
+  const huge = encodeDmaLoggingReportRequest({ iova: 0, length: 2 ** 40, page_size: 64 });
+  assertErrno(await s.session.send(s.req.feature(GET | DMA_LOGGING_REPORT, huge, 0xffffffff)), Errno.E2BIG);
+  assert.ok(Date.now() - t0 < 1000, 'refused at once');
+  // 4096 bytes of bitmap is the limit: 32768 pages.
+  const most = encodeDmaLoggingReportRequest({ iova: 0, length: 32768 * PAGE, page_size: PAGE });
+  assertOk(await s.session.send(s.req.feature(GET | DMA_LOGGING_REPORT, most, 8 + 24 + 4096)));
+  s.session.stop();
+});
+
 test('DirtyLog: marks and reports pages, with or without ranges', () => {
   const log = new DirtyLog(PAGE, []);
   log.mark(0x0fff, 2);

@@ -6,6 +6,7 @@ import { Errno } from '../../protocol/errno.js';
 import { decodeDeviceFeatureRequest, encodeDeviceFeatureReply, featureIndex } from '../../protocol/feature.js';
 import { encodeMigDeviceStateFeature, encodeMigrationFeature } from '../../protocol/feature-migration.js';
 import { DirtyLog } from '../../protocol/dirty-log.js';
+import { dirtyBitmapSize } from '../../protocol/dirty-bitmap.js';
 import { fail } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { DeviceState } from '../state.js';
@@ -14,9 +15,13 @@ import { withSession, type Attached, type CommandHandler, type Outcome } from '.
 
 const { GET, SET, PROBE } = DeviceFeature;
 
+/** The smallest page size the dirty log keeps (the device picks at least this). */
+const MIN_LOG_PAGE = 4096;
+
 /** One feature: what GET answers, what SET does (each absent when the operation is not supported). */
 interface Feature {
-  readonly get?: (rt: Runtime, state: Attached, data: Buffer) => Buffer;
+  /** GET's data; `argsz` is the largest reply the client takes (checked before anything large is made). */
+  readonly get?: (rt: Runtime, state: Attached, data: Buffer, argsz: number) => Buffer;
   readonly set?: (rt: Runtime, state: Attached, data: Buffer) => DeviceState | Observable<DeviceState>;
   /** SET's reply data, when it is not the request's (DMA_LOGGING_START names the page size chosen). */
   readonly setReply?: (state: DeviceState, data: Buffer) => Buffer;
@@ -33,8 +38,11 @@ const features: Readonly<Record<number, Feature>> = {
   [DeviceFeature.DMA_LOGGING_START]: {
     set: (_rt, state, data) => {
       const start = decodeDmaLoggingStart(data);
+      // The device picks the page size (the reply says which): never below a page, or a large DMA
+      // write would mark one entry per byte.
+      const pageSize = Math.max(start.page_size, MIN_LOG_PAGE);
       const on = state.session.logging;
-      if (on && on.pageSize !== start.page_size) fail(Errno.EINVAL, `logging is on with page size ${on.pageSize}, not ${start.page_size}`);
+      if (on && on.pageSize !== pageSize) fail(Errno.EINVAL, `logging is on with page size ${on.pageSize}, not ${pageSize}`);
       for (const r of start.ranges) {
         if (r.length === 0) fail(Errno.EINVAL, 'a logging range is empty');
         if (r.iova % start.page_size !== 0 || r.length % start.page_size !== 0) {
@@ -45,7 +53,7 @@ const features: Readonly<Record<number, Feature>> = {
       for (let i = 1; i < sorted.length; i++) {
         if (sorted[i - 1]!.iova + sorted[i - 1]!.length > sorted[i]!.iova) fail(Errno.EINVAL, 'logging ranges overlap');
       }
-      return on ? state : withSession(state, { logging: new DirtyLog(start.page_size, sorted) });
+      return on ? state : withSession(state, { logging: new DirtyLog(pageSize, sorted) });
     },
     setReply: (state, data) => encodeDmaLoggingStart({ ...decodeDmaLoggingStart(data), page_size: state.session!.logging!.pageSize }),
   },
@@ -53,10 +61,15 @@ const features: Readonly<Record<number, Feature>> = {
     set: (_rt, state) => (state.session.logging ? withSession(state, { logging: undefined }) : state),
   },
   [DeviceFeature.DMA_LOGGING_REPORT]: {
-    get: (_rt, state, data) => {
+    get: (rt, state, data, argsz) => {
       const range = decodeDmaLoggingReportRequest(data);
       const log = state.session.logging ?? fail(Errno.EINVAL, 'DMA logging is not on');
       if (!Number.isSafeInteger(range.iova + range.length)) fail(Errno.EINVAL, 'the range runs past 2^53');
+      // Sized before anything is made: a huge range at a tiny page size would be a bitmap of GiBs.
+      const size = dirtyBitmapSize(range.length, range.page_size);
+      const limit = rt.options.limits.maxDataXferSize;
+      if (size > limit) fail(Errno.E2BIG, `a bitmap of ${size} bytes, more than max_data_xfer_size ${limit}: report a smaller range`);
+      if (argsz < 8 + 24 + size) fail(Errno.EINVAL, `argsz ${argsz} is smaller than the ${8 + 24 + size}-byte reply`);
       return encodeDmaLoggingReport({ ...range, bitmap: log.report(range) });
     },
   },
@@ -77,7 +90,7 @@ export const deviceFeature: CommandHandler = (rt, state, frame) => {
   if ((req.flags & SET) !== 0 && !feature.set) fail(Errno.EINVAL, `feature ${index} has no SET`);
   if ((req.flags & PROBE) !== 0) return { state, payload: Buffer.from(frame.payload) };
   if ((req.flags & GET) !== 0) {
-    const data = feature.get!(rt, state, req.data);
+    const data = feature.get!(rt, state, req.data, req.argsz);
     if (req.argsz < 8 + data.length) fail(Errno.EINVAL, `argsz ${req.argsz} is smaller than the ${8 + data.length}-byte reply`);
     return { state, payload: encodeDeviceFeatureReply({ flags: req.flags, data }) };
   }
