@@ -4,7 +4,7 @@
  * its effects (interrupts, outputs) run once per state. The samples each wrote this by hand; a
  * device now declares its steps and gets a RegionOperator.
  */
-import { EMPTY, Subject, defer, filter, ignoreElements, map, merge, scan, share, tap, type Observable } from 'rxjs';
+import { EMPTY, Observable, Subject, defer, filter, ignoreElements, map, merge, scan, tap } from 'rxjs';
 import type { AccessResult, DeviceContext, RegionAccess, RegionOperator, ResetReason } from './types.js';
 
 /** What one step of the fold produced: the state, and the answer when the step was an access. */
@@ -34,7 +34,8 @@ export interface AccessFoldSpec<S, E> {
   effects?(state: S, ctx: DeviceContext): void;
 }
 
-type Step<E> = { readonly kind: 'access'; readonly access: RegionAccess } | { readonly kind: 'reset'; readonly reason: ResetReason } | { readonly kind: 'event'; readonly event: E };
+// An access is its own step (its kind is 'read' or 'write'): nothing is wrapped per access.
+type Step<E> = RegionAccess | { readonly kind: 'reset'; readonly reason: ResetReason } | { readonly kind: 'event'; readonly event: E };
 
 /** A RegionOperator of a device declared by its steps (see AccessFoldSpec); subscribed once, for the device's life. */
 export const accessFold =
@@ -42,18 +43,22 @@ export const accessFold =
   (access$, ctx) =>
     defer(() => {
       const feedback = new Subject<E>();
+      // Every state, for the device's events; fed only while something listens (a register access
+      // should not pay for a stream nobody reads).
+      const states = new Subject<S>();
       const next = (f: Folded<S>, step: Step<E>): Folded<S> => {
         switch (step.kind) {
-          case 'access':
-            return spec.access(f.state, step.access);
+          case 'read':
+          case 'write':
+            return spec.access(f.state, step);
           case 'reset':
             return { state: spec.reset ? spec.reset(f.state, step.reason) : f.state };
           case 'event':
             return { state: spec.event ? spec.event(f.state, step.event) : f.state };
         }
       };
-      const folded$ = merge(
-        access$.pipe(map((access): Step<E> => ({ kind: 'access', access }))),
+      const results$ = merge(
+        access$ as Observable<Step<E>>,
         ctx.reset$.pipe(
           filter((reason) => reason !== 'disconnect'),
           map((reason): Step<E> => ({ kind: 'reset', reason })),
@@ -61,24 +66,30 @@ export const accessFold =
         feedback.pipe(map((event): Step<E> => ({ kind: 'event', event }))),
       ).pipe(
         scan(next, { state: spec.seed(ctx) }),
-        tap((f) => spec.effects?.(f.state, ctx)),
-        share(),
-      );
-      const results$ = folded$.pipe(
-        map((f) => f.result),
-        filter((r): r is AccessResult => r !== undefined),
+        // One step out: its effects, its answer (to the access's port), then the state to the
+        // device's events (work the state starts comes after the answer, as the samples expect).
+        (folded$) =>
+          new Observable<AccessResult>((out) =>
+            folded$.subscribe({
+              next: (f) => {
+                spec.effects?.(f.state, ctx);
+                if (f.result !== undefined) out.next(f.result);
+                if (states.observed) states.next(f.state);
+              },
+              error: (err: unknown) => out.error(err),
+              complete: () => out.complete(),
+            }),
+          ),
       );
       const events$ = spec.events
         ? spec
-            .events(
-              folded$.pipe(map((f) => f.state)),
-              ctx,
-            )
+            .events(states.asObservable(), ctx)
             .pipe(
               tap((e) => feedback.next(e)),
               ignoreElements(),
             )
         : EMPTY;
-      // Results first: an access answered synchronously reaches its port before any feedback.
-      return merge(results$, events$);
+      // The device's events first, so that they see the first state; an access answered in its
+      // push still reaches its port in that push.
+      return merge(events$, results$);
     });
