@@ -24,7 +24,8 @@ export const SQE_SIZE = 64;
 /** Size of a completion queue entry. */
 export const CQE_SIZE = 16;
 
-const u64 = (b: Buffer, at: number): number => b.readUInt32LE(at + 4) * 0x1_0000_0000 + b.readUInt32LE(at);
+/** A little-endian u64 field as a number (guest addresses stay below 2^53). */
+export const readU64 = (b: Buffer, at: number): number => b.readUInt32LE(at + 4) * 0x1_0000_0000 + b.readUInt32LE(at);
 
 /** Decodes a submission queue entry (RangeError for one that is not 64 bytes). */
 export const decodeSubmission = (b: Buffer): Submission => {
@@ -36,8 +37,8 @@ export const decodeSubmission = (b: Buffer): Submission => {
     psdt: (cdw0 >>> 14) & 0x3,
     cid: cdw0 >>> 16,
     nsid: b.readUInt32LE(4),
-    prp1: u64(b, 24),
-    prp2: u64(b, 32),
+    prp1: readU64(b, 24),
+    prp2: readU64(b, 32),
     cdw: [b.readUInt32LE(40), b.readUInt32LE(44), b.readUInt32LE(48), b.readUInt32LE(52), b.readUInt32LE(56), b.readUInt32LE(60)],
   };
 };

@@ -4,7 +4,7 @@
  */
 import { concatMap, defer, map, of, type Observable } from 'rxjs';
 import type { GuestMemory } from '../../server/index.js';
-import { GenericStatus, type Status } from './entries.js';
+import { GenericStatus, readU64, type Status } from './entries.js';
 
 /** A run of guest memory. */
 export interface Segment {
@@ -32,8 +32,6 @@ const push = (segments: Segment[], iova: number, length: number): void => {
   if (last && last.iova + last.length === iova) segments[segments.length - 1] = { iova: last.iova, length: last.length + length };
   else segments.push({ iova, length });
 };
-
-const u64 = (b: Buffer, at: number): number => b.readUInt32LE(at + 4) * 0x1_0000_0000 + b.readUInt32LE(at);
 
 /**
  * The segments holding `length` bytes of a command's data. PRP1 may start inside a page (at a
@@ -68,14 +66,14 @@ export const prpSegments = (memory: Pick<GuestMemory, 'read'>, prp1: number, prp
           map((bytes) => {
             const data = chains ? entries - 1 : entries;
             for (let i = 0; i < data; i++) {
-              const page = u64(bytes, i * 8);
+              const page = readU64(bytes, i * 8);
               if (page % pageSize !== 0) throw offsetInvalid(`PRP list entry 0x${page.toString(16)} has an offset in its page`);
               const n = Math.min(remaining, pageSize);
               push(segments, page, n);
               remaining -= n;
             }
             if (!chains) return undefined;
-            const next = u64(bytes, (entries - 1) * 8);
+            const next = readU64(bytes, (entries - 1) * 8);
             if (next % 8 !== 0) throw offsetInvalid(`the next PRP list at 0x${next.toString(16)} is not aligned to its entries`);
             return next;
           }),
