@@ -5,6 +5,7 @@ export const sampleDescriptions = {
   gpio: 'ACCES PCI-IDIO-16: 16 outputs, 16 inputs, INTx on input change (the card\'s own registers)',
   'dma-engine': 'memory-to-memory DMA engine with MSI-X completion interrupts',
   ram: 'memfd-backed RAM BAR with sparse mmap areas and a trapped register page',
+  nvme: 'NVMe 1.4 controller with one namespace (a file with --backing, else memory) that Linux\'s nvme driver uses as a disk',
 } as const;
 
 /** The name of a sample device. */
@@ -28,4 +29,5 @@ export interface SampleOptions {
 export const EXPERIMENTAL_IDS = {
   'dma-engine': { vendorId: 0x1af4, deviceId: 0x10f0 },
   ram: { vendorId: 0x1af4, deviceId: 0x10f1 },
+  nvme: { vendorId: 0x1af4, deviceId: 0x10f2 },
 } as const;
