@@ -44,4 +44,7 @@ export interface ServeFlags {
   readonly queue?: boolean;
   readonly vendorId?: string;
   readonly deviceId?: string;
+  readonly backing?: string;
+  readonly size?: string;
+  readonly blockSize?: string;
 }

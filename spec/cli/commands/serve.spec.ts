@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -113,7 +113,7 @@ test('neither --socket-path nor --fd is a usage error', async () => {
 test('an unknown device that is no file either is a usage error naming the samples', async () => {
   const r = await run(['serve', 'toaster', '--socket-path', join(dir.path, 't.sock')]);
   assert.is(r.code, 2);
-  assert.is(r.stderr, "vfio-user: serve: 'toaster' is neither a sample device (gpio, dma-engine, ram) nor a file\n");
+  assert.is(r.stderr, "vfio-user: serve: 'toaster' is neither a sample device (gpio, dma-engine, ram, nvme) nor a file\n");
 });
 
 test('serves the device a module exports (default export: a function returning a PciDevice)', async () => {
@@ -155,6 +155,31 @@ test('--vendor-id and --device-id give a sample ids of your own; a module refuse
   const mod = await run(['serve', module, '--socket-path', join(dir.path, 'c.sock'), '--device-id', '1']);
   assert.is(mod.code, 2);
   assert.match(mod.stderr, /are for the sample devices/);
+});
+
+test('serve nvme --backing --size: a namespace in a file (created, sized); the storage flags are for nvme alone and checked', async () => {
+  const disk = join(dir.path, 'disk.img');
+  const served = await serveSample('nvme', dir.path, ['--backing', disk, '--size', '2M', '--block-size', '4096']);
+  try {
+    const r = await run(['info', served.socketPath, '--json']);
+    const doc = JSON.parse(r.stdout) as { config: { vendorId: number; deviceId: number; classCode: number } };
+    assert.equal([doc.config.vendorId, doc.config.deviceId, doc.config.classCode], [0x1af4, 0x10f2, 0x010802]);
+    assert.is(statSync(disk).size, 2 << 20, 'the file is created at the size asked for');
+  } finally {
+    await served.stop();
+  }
+  const wrongDevice = await run(['serve', 'gpio', '--socket-path', join(dir.path, 'g.sock'), '--size', '1M']);
+  assert.is(wrongDevice.code, 2);
+  assert.match(wrongDevice.stderr, /are for the nvme sample/);
+  const badSize = await run(['serve', 'nvme', '--socket-path', join(dir.path, 'n.sock'), '--size', 'lots']);
+  assert.is(badSize.code, 2);
+  assert.match(badSize.stderr, /is not a size/);
+  const odd = await run(['serve', 'nvme', '--socket-path', join(dir.path, 'n.sock'), '--size', '1000']);
+  assert.is(odd.code, 1);
+  assert.match(odd.stderr, /serve nvme: namespace size 1000: a positive multiple of 512/);
+  const missing = await run(['serve', 'nvme', '--socket-path', join(dir.path, 'n.sock'), '--backing', join(dir.path, 'no', 'disk.img')]);
+  assert.is(missing.code, 1);
+  assert.match(missing.stderr, /serve nvme: ENOENT/);
 });
 
 test('a module that exports no device says what to export', async () => {

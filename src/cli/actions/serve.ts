@@ -68,11 +68,43 @@ const serveUntilStopped = (device: PciDevice, target: ServeTarget, flags: ServeF
   );
 };
 
+/** A sample device; what its options cannot make (a size, an unreadable file) is the user's error, said plainly. */
+const createSample = (name: SampleName, options: Parameters<(typeof sampleDevices)[SampleName]['create']>[0]): PciDevice => {
+  try {
+    return sampleDevices[name].create(options);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (err instanceof RangeError || typeof e.code === 'string') throw new CliError(`serve ${name}: ${e.message}`);
+    throw err;
+  }
+};
+
 /** A 16-bit PCI id. */
 const parseId = (text: string, what: string): number => {
   const n = parseNumber(text, what);
   if (n < 0 || n > 0xffff) throw usageError(`serve: --${what} ${text} is not a 16-bit id`);
   return n;
+};
+
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** A byte count: a number, or with a K, M, G or T suffix (powers of 1024; KiB and KB alike). */
+const parseSize = (text: string, what: string): number => {
+  const m = /^(\d+)\s*([kmgt]?)(i?b)?$/i.exec(text.trim());
+  const n = m ? Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]! : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw usageError(`serve: --${what} ${text} is not a size (e.g. 4096, 64M, 1G)`);
+  return n;
+};
+
+/** The nvme sample's storage flags. */
+const storageOf = (flags: ServeFlags): { backing?: string; size?: number; blockSize?: 512 | 4096 } => {
+  const blockSize = flags.blockSize === undefined ? undefined : parseSize(flags.blockSize, 'block-size');
+  if (blockSize !== undefined && blockSize !== 512 && blockSize !== 4096) throw usageError(`serve: --block-size ${flags.blockSize}: 512 or 4096`);
+  return {
+    ...(flags.backing !== undefined ? { backing: resolve(flags.backing) } : {}),
+    ...(flags.size !== undefined ? { size: parseSize(flags.size, 'size') } : {}),
+    ...(blockSize !== undefined ? { blockSize } : {}),
+  };
 };
 
 const isDevice = (x: unknown): x is PciDevice => {
@@ -115,6 +147,8 @@ export const serveDevice = async (name: string, flags: ServeFlags): Promise<void
   };
   const isSample = (sampleNames as readonly string[]).includes(name);
   if (!isSample && Object.keys(ids).length > 0) throw usageError('serve: --vendor-id and --device-id are for the sample devices (a module sets its own ids)');
-  const device = isSample ? sampleDevices[name as SampleName].create({ ids }) : await deviceFromModule(name);
+  const storage = storageOf(flags);
+  if (name !== 'nvme' && Object.keys(storage).length > 0) throw usageError('serve: --backing, --size and --block-size are for the nvme sample');
+  const device = isSample ? createSample(name as SampleName, { ids, ...storage }) : await deviceFromModule(name);
   return serveUntilStopped(device, target, flags);
 };

@@ -22,10 +22,13 @@ export const serveCommand = (): Command =>
     .option('--trace', 'print every message exchanged with clients, decoded, as monitor does')
     .option('--vendor-id <id>', 'a sample\'s PCI vendor id instead of its default (e.g. 0x1234)')
     .option('--device-id <id>', 'a sample\'s PCI device id instead of its default')
+    .option('--backing <file>', 'nvme: the file that backs the namespace (created when missing); default: anonymous memory')
+    .option('--size <bytes>', 'nvme: namespace size (e.g. 64M, 1G; default: the file\'s size, or 64M in memory)')
+    .option('--block-size <bytes>', 'nvme: logical block size, 512 (default) or 4096')
     .option('--queue', 'keep a client that connects while another is served waiting (default: refuse it with EBUSY)')
     .addHelpText('after', `\nSample devices:\n${deviceList}\n\nA module exports its device as \`default\` or \`device\`: a PciDevice (made with pciDevice()),
-or a function that returns one.\n\ndma-engine and ram default to ids in the range QEMU documents as free for experimental use
-(1af4:10f0 and 1af4:10f1); a device that leaves the lab needs ids of its own (--vendor-id, --device-id).
+or a function that returns one.\n\ndma-engine, ram and nvme default to ids in the range QEMU documents as free for experimental use
+(1af4:10f0, 1af4:10f1 and 1af4:10f2; Linux's nvme driver binds to nvme by its class code); a device that leaves the lab needs ids of its own (--vendor-id, --device-id).
 gpio has the ACCES PCI-IDIO-16's ids, which Linux's gpio_pci_idio_16 driver binds to.\n\nA client that connects while another is served is refused at once (its first message gets EBUSY:
 "the device is in use by another client"), unless --queue keeps it waiting until the first leaves.
 SIGTERM or SIGINT stops the server and removes the socket file.`)
