@@ -12,11 +12,12 @@ import { devices } from './devices.js';
 import { dma } from './dma.js';
 import { maps } from './maps.js';
 import { memory } from './memory.js';
+import { nvmeBench } from './nvme.js';
 import { region } from './region.js';
 import { transport } from './transport.js';
 
 /** Every benchmark; adding one is its import above and its name here. */
-const registry: readonly Benchmark[] = [transport, region, dma, maps, memory, cli, devices];
+const registry: readonly Benchmark[] = [transport, region, dma, maps, memory, cli, devices, nvmeBench];
 
 const main = async () => {
   const { names, options } = benchArgs();

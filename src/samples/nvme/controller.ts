@@ -4,7 +4,7 @@
  * send admin data, write completion entries and interrupt. The engine's results come back into the
  * fold as events, so every decision (which completion slot, which phase, RDY, CFS) is the fold's.
  */
-import { Observable, Subject, catchError, concatMap, filter, ignoreElements, map, merge, mergeMap, of, share, tap, withLatestFrom, type OperatorFunction } from 'rxjs';
+import { EMPTY, Observable, Subject, asapScheduler, catchError, concatMap, filter, ignoreElements, map, merge, mergeMap, of, share, tap, withLatestFrom, type OperatorFunction } from 'rxjs';
 import { msixState } from '../../pci/index.js';
 import { accessFold, consume, ringCount, type DeviceContext, type Folded, type RegionAccess, type RegionOperator } from '../../server/index.js';
 import { GenericStatus, decodeSubmission, type Status } from './entries.js';
@@ -238,10 +238,39 @@ const ofKind =
   (work$) =>
     work$.pipe(filter((w): w is Work & { kind: K } => w.kind === kind));
 
+/**
+ * Interrupts raised while the server handles one batch of messages go out once per vector when
+ * the batch is done (on the asap scheduler): completions that arrive together, as a driver's
+ * queued doorbells make them, cost one eventfd write and one wake-up of the client, as an NVMe
+ * controller's interrupt aggregation does. The only mutable state of the engine: the vectors due.
+ */
+const coalescedInterrupts = (ctx: DeviceContext) => {
+  const due = new Set<number>();
+  let intx = false;
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    for (const vector of due) ctx.trigger('msix', vector);
+    due.clear();
+    if (intx) ctx.trigger('intx');
+    intx = false;
+  };
+  return {
+    raise(type: 'msix' | 'intx', vector = 0): void {
+      if (type === 'msix') due.add(vector);
+      else intx = true;
+      if (scheduled) return;
+      scheduled = true;
+      asapScheduler.schedule(flush);
+    },
+  };
+};
+
 /** The engine: the work the fold's states start, each ending in an event for the fold (or an interrupt). */
 const engine = (state$: Observable<Controller>, ctx: DeviceContext, env: ControllerEnv, snapshot: ControllerSnapshot): Observable<NvmeEvent> => {
   const work$ = workOf(state$).pipe(share());
   const target = { store: env.store, blockShift: env.namespace.blockShift, memory: ctx.dma, pageSize: PAGE_SIZE, maxTransfer: maxTransfer(env) };
+  const irq = coalescedInterrupts(ctx);
   const msixOn$ = ctx.config$.pipe(map((config) => msixState(config)?.enabled === true));
   return merge(
     // Entries in order per controller: a queue's head moves in the order its doorbells came.
@@ -281,16 +310,16 @@ const engine = (state$: Observable<Controller>, ctx: DeviceContext, env: Control
       filter((w): w is Work & { kind: 'post' | 'level' } => w.kind === 'post' || w.kind === 'level'),
       withLatestFrom(msixOn$),
       concatMap(([w, msixOn]) => {
-        if (w.epoch !== snapshot.epoch) return of();
+        if (w.epoch !== snapshot.epoch) return EMPTY;
         if (w.kind === 'level') {
-          if (!msixOn) ctx.trigger('intx');
-          return of();
+          if (!msixOn) irq.raise('intx');
+          return EMPTY;
         }
         return ctx.dma.write(w.address, w.entry).pipe(
           tap(() => {
             if (w.vector === undefined) return;
-            if (msixOn) ctx.trigger('msix', w.vector);
-            else if (!w.intxMasked) ctx.trigger('intx');
+            if (msixOn) irq.raise('msix', w.vector);
+            else if (!w.intxMasked) irq.raise('intx');
           }),
           ignoreElements(),
           catchError((reason: unknown) => of<NvmeEvent>({ kind: 'fatal', epoch: w.epoch, count: 0, reason })),
