@@ -1,28 +1,23 @@
 /**
- * The NVMe controller as one fold over BAR 0's accesses, its own events and resets (accessFold),
- * and the engine that does the work its states start: fetch submission entries, run I/O commands,
- * send admin data, write completion entries and interrupt. The engine's results come back into the
- * fold as events, so every decision (which completion slot, which phase, RDY, CFS) is the fold's.
+ * The NVMe controller as one fold over BAR 0's accesses, the engine's events and resets
+ * (accessFold): registers, doorbells, enable and disable, shutdown, and what the engine reports
+ * back (entries fetched, commands done, fatal errors). The work its states start is the engine's
+ * (engine.ts).
  */
-import { EMPTY, Observable, Subject, asapScheduler, catchError, concatMap, filter, ignoreElements, map, merge, mergeMap, of, share, tap, withLatestFrom, type OperatorFunction } from 'rxjs';
-import { msixState } from '../../pci/index.js';
-import { accessFold, consume, ringCount, type DeviceContext, type Folded, type RegionAccess, type RegionOperator } from '../../server/index.js';
+import { accessFold, ringCount, type Folded, type RegionAccess, type RegionOperator } from '../../server/index.js';
 import { GenericStatus, decodeSubmission, type Status } from './entries.js';
-import { prpSegments } from './prp.js';
-import { adminCommand, finishDeletion, maxTransfer } from './admin.js';
-import { IoOpcode, failed, ioCommand, toSegments, type IoResult } from './io.js';
+import { adminCommand, finishDeletion } from './admin.js';
+import { IoOpcode } from './io.js';
 import { AsyncEventInfo, AsyncEventType, LogPage } from './logs.js';
-import { Aqa, Cc, Csts, DOORBELLS, PAGE_SIZE, doorbell, nvmeRegisters, u64 } from './registers.js';
+import { Aqa, Cc, Csts, DOORBELLS, doorbell, nvmeRegisters, u64 } from './registers.js';
+import { complete, drain, entriesPending, intxMasked, raiseEvent } from './completions.js';
+import { engine, type ControllerSnapshot, type NvmeEvent } from './engine.js';
 import {
   completionQueue,
-  complete,
   defaultFeatures,
-  drain,
-  entriesPending,
   initialController,
-  intxMasked,
-  raiseEvent,
   replace,
+  resetController,
   settle,
   submissionQueue,
   withWork,
@@ -31,25 +26,7 @@ import {
   type Work,
 } from './state.js';
 
-/** What besides accesses and resets moves the controller: the engine's results. */
-export type NvmeEvent =
-  /** Submission entries read from a queue, up to `to` (its new head). */
-  | { readonly kind: 'fetched'; readonly epoch: number; readonly sqid: number; readonly to: number; readonly entries: readonly Buffer[] }
-  /** A command ended. */
-  | {
-      readonly kind: 'done';
-      readonly epoch: number;
-      readonly sqid: number;
-      readonly cid: number;
-      readonly nsid: number;
-      readonly opcode: number;
-      readonly result: IoResult;
-      readonly dw0: number;
-    }
-  /** The controller could not reach its queues (`count` commands were being fetched). */
-  | { readonly kind: 'fatal'; readonly epoch: number; readonly count: number; readonly reason: unknown }
-  /** The namespace is durable: shutdown is complete. */
-  | { readonly kind: 'shutdown-done'; readonly epoch: number };
+export type { ControllerSnapshot, NvmeEvent } from './engine.js';
 
 const csts = (s: Controller, bits: number, on: boolean): Controller => ({
   ...s,
@@ -75,17 +52,7 @@ const enable = (s: Controller): Controller => {
  * belongs to the old epoch (its results are dropped) and RDY stays until it is done. Logs stay.
  */
 const disable = (s: Controller, env: ControllerEnv): Controller =>
-  drained({
-    ...s,
-    epoch: s.epoch + 1,
-    sqs: new Map(),
-    cqs: new Map(),
-    features: defaultFeatures(env),
-    aers: [],
-    events: [],
-    masked: [],
-    regs: nvmeRegisters.set(s.regs, { CSTS: s.regs.CSTS & (Csts.RDY | Csts.SHST_MASK), INTMS: 0, INTMC: 0 }),
-  });
+  drained(resetController(s, env, nvmeRegisters.set(s.regs, { CSTS: s.regs.CSTS & (Csts.RDY | Csts.SHST_MASK), INTMS: 0, INTMC: 0 })));
 
 /** A doorbell for a queue that does not exist or a value outside it: an error event, nothing else. */
 const badDoorbell = (s: Controller, info: number): Controller => raiseEvent(s, { type: AsyncEventType.ERROR, info, log: LogPage.ERROR });
@@ -214,137 +181,13 @@ const onEvent = (s0: Controller, e: NvmeEvent, env: ControllerEnv): Controller =
   }
 };
 
-/** The controller's latest epoch and whether it is idle, for what runs outside the fold (stale writes, resets). */
-export interface ControllerSnapshot {
-  epoch: number;
-  busy: number;
-  readonly idle$: Subject<boolean>;
-}
-
-/** The work items of every state, one by one (no array per state). */
-const workOf = (state$: Observable<Controller>): Observable<Work> =>
-  new Observable<Work>((out) =>
-    state$.subscribe({
-      next: (s) => {
-        for (const w of s.work) out.next(w);
-      },
-      error: (err: unknown) => out.error(err),
-      complete: () => out.complete(),
-    }),
-  );
-
-const ofKind =
-  <K extends Work['kind']>(kind: K): OperatorFunction<Work, Work & { kind: K }> =>
-  (work$) =>
-    work$.pipe(filter((w): w is Work & { kind: K } => w.kind === kind));
-
-/**
- * Interrupts raised while the server handles one batch of messages go out once per vector when
- * the batch is done (on the asap scheduler): completions that arrive together, as a driver's
- * queued doorbells make them, cost one eventfd write and one wake-up of the client, as an NVMe
- * controller's interrupt aggregation does. The only mutable state of the engine: the vectors due.
- */
-const coalescedInterrupts = (ctx: DeviceContext) => {
-  const due = new Set<number>();
-  let intx = false;
-  let scheduled = false;
-  const flush = () => {
-    scheduled = false;
-    for (const vector of due) ctx.trigger('msix', vector);
-    due.clear();
-    if (intx) ctx.trigger('intx');
-    intx = false;
-  };
-  return {
-    raise(type: 'msix' | 'intx', vector = 0): void {
-      if (type === 'msix') due.add(vector);
-      else intx = true;
-      if (scheduled) return;
-      scheduled = true;
-      asapScheduler.schedule(flush);
-    },
-  };
-};
-
-/** The engine: the work the fold's states start, each ending in an event for the fold (or an interrupt). */
-const engine = (state$: Observable<Controller>, ctx: DeviceContext, env: ControllerEnv, snapshot: ControllerSnapshot): Observable<NvmeEvent> => {
-  const work$ = workOf(state$).pipe(share());
-  const target = { store: env.store, blockShift: env.namespace.blockShift, memory: ctx.dma, pageSize: PAGE_SIZE, maxTransfer: maxTransfer(env) };
-  const irq = coalescedInterrupts(ctx);
-  const msixOn$ = ctx.config$.pipe(map((config) => msixState(config)?.enabled === true));
-  return merge(
-    // Entries in order per controller: a queue's head moves in the order its doorbells came.
-    work$.pipe(
-      ofKind('fetch'),
-      concatMap((w) =>
-        consume(ctx.dma, w.ring).pipe(
-          map(({ entries }): NvmeEvent => ({ kind: 'fetched', epoch: w.epoch, sqid: w.sqid, to: w.ring.tail, entries })),
-          catchError((reason: unknown) => of<NvmeEvent>({ kind: 'fatal', epoch: w.epoch, count: ringCount(w.ring), reason })),
-        ),
-      ),
-    ),
-    // I/O commands run side by side and complete in any order, as NVMe allows.
-    work$.pipe(
-      ofKind('io'),
-      mergeMap((w) =>
-        ioCommand(w.command, target).pipe(
-          map((result): NvmeEvent => ({ kind: 'done', epoch: w.epoch, sqid: w.sqid, cid: w.command.cid, nsid: w.command.nsid, opcode: w.command.opcode, result, dw0: 0 })),
-        ),
-      ),
-    ),
-    work$.pipe(
-      ofKind('send'),
-      mergeMap((w) => {
-        const c = w.command;
-        const ended = (result: IoResult): NvmeEvent => ({ kind: 'done', epoch: w.epoch, sqid: w.sqid, cid: c.cid, nsid: c.nsid, opcode: c.opcode, result, dw0: w.dw0 });
-        return prpSegments(ctx.dma, c.prp1, c.prp2, w.data.length, PAGE_SIZE).pipe(
-          concatMap((segments) => toSegments(ctx.dma, segments, w.data)),
-          map(() => ended({ status: { sct: 0, sc: GenericStatus.SUCCESS } })),
-          catchError((err: unknown) => of(ended(failed(err)))),
-        );
-      }),
-    ),
-    // Completions are written in the order their slots were given, then interrupt: MSI-X when the
-    // driver enabled it, else INTx unless INTMS masks it. A completion of a reset epoch is dropped.
-    work$.pipe(
-      filter((w): w is Work & { kind: 'post' | 'level' } => w.kind === 'post' || w.kind === 'level'),
-      withLatestFrom(msixOn$),
-      concatMap(([w, msixOn]) => {
-        if (w.epoch !== snapshot.epoch) return EMPTY;
-        if (w.kind === 'level') {
-          if (!msixOn) irq.raise('intx');
-          return EMPTY;
-        }
-        return ctx.dma.write(w.address, w.entry).pipe(
-          tap(() => {
-            if (w.vector === undefined) return;
-            if (msixOn) irq.raise('msix', w.vector);
-            else if (!w.intxMasked) irq.raise('intx');
-          }),
-          ignoreElements(),
-          catchError((reason: unknown) => of<NvmeEvent>({ kind: 'fatal', epoch: w.epoch, count: 0, reason })),
-        );
-      }),
-    ),
-    work$.pipe(
-      ofKind('shutdown'),
-      concatMap((w) =>
-        env.store.flush().pipe(
-          map((): NvmeEvent => ({ kind: 'shutdown-done', epoch: w.epoch })),
-          catchError((reason: unknown) => of<NvmeEvent>({ kind: 'fatal', epoch: w.epoch, count: 1, reason })),
-        ),
-      ),
-    ),
-  );
-};
-
 /** BAR 0's handler: the controller's fold and its engine. */
 export const nvmeController = (env: ControllerEnv, snapshot: ControllerSnapshot): RegionOperator =>
   accessFold<Controller, NvmeEvent>({
     seed: () => initialController(env),
     access: (s, a) => onAccess(s, a, env),
     // DEVICE_RESET or FLR: everything as made, in a new epoch; work in flight still counts.
-    reset: (s) => ({ ...initialController(env, s.epoch + 1), busy: s.busy, health: s.health, errors: s.errors }),
+    reset: (s) => resetController(s, env, nvmeRegisters.initial()),
     event: (s, e) => onEvent(s, e, env),
     events: (state$, ctx) => engine(state$, ctx, env, snapshot),
     effects: (s) => {

@@ -93,6 +93,12 @@ export const CommandStatus = {
 
 export const SUCCESS: Status = { sct: 0, sc: GenericStatus.SUCCESS };
 
+/** A generic command status (SCT 0) that retrying will not change (Do Not Retry). */
+export const genericError = (sc: number): Status => ({ sct: 0, sc, dnr: true });
+
+/** A command specific status (SCT 1), Do Not Retry. */
+export const commandError = (sc: number): Status => ({ sct: 1, sc, dnr: true });
+
 /** A completion queue entry, as the controller posts it. */
 export interface Completion {
   /** Command specific dword 0. */
