@@ -13,10 +13,11 @@
  * | 0x0c   | FILL     | W      | fills the mappable area with the byte written; reads 0   |
  * | 0x10   | CHECKSUM | RO     | sum of the mappable area's bytes, modulo 2^32            |
  *
- * The registers are plain functions over the BAR's own memory (SCRATCH is stored in it), so the
- * device keeps no state of its own; a reset (not a disconnect) zeroes the memory.
+ * The register page is declared with `registerFile`; its handlers are plain functions over the
+ * BAR's own memory (SCRATCH is stored in it), so the device keeps no state of its own; a reset
+ * (not a disconnect) zeroes the memory.
  */
-import { ramBar, pciDevice, type DeviceContext, type PciDevice } from '../server/index.js';
+import { ramBar, pciDevice, registerFile, type DeviceContext, type PciDevice } from '../server/index.js';
 import { EXPERIMENTAL_IDS, type SampleOptions } from './catalog.js';
 
 /** Register offsets of the RAM card. */
@@ -26,7 +27,6 @@ export const RamReg = { MAGIC: 0x00, SIZE: 0x04, SCRATCH: 0x08, FILL: 0x0c, CHEC
 export const RAM_MAGIC = 0x52414d21;
 const BAR = 2;
 const PAGE = 4096;
-const REGS = 0x14;
 
 const checksum = (area: Buffer): number => {
   let sum = 0;
@@ -34,29 +34,36 @@ const checksum = (area: Buffer): number => {
   return sum;
 };
 
-/** The register page's current values (SCRATCH lives in the memory itself). */
-const registerFile = (memory: Buffer): Buffer => {
-  const regs = Buffer.alloc(REGS);
-  regs.writeUInt32LE(RAM_MAGIC, RamReg.MAGIC);
-  regs.writeUInt32LE(memory.length - PAGE, RamReg.SIZE);
-  memory.copy(regs, RamReg.SCRATCH, RamReg.SCRATCH, RamReg.SCRATCH + 4);
-  regs.writeUInt32LE(checksum(memory.subarray(PAGE)), RamReg.CHECKSUM);
-  return regs;
-};
+/** The register page, declared once: read-only, writable and write-only (FILL) registers. */
+const registers = registerFile([
+  { name: 'MAGIC', offset: RamReg.MAGIC, width: 4, reset: RAM_MAGIC, writable: 0 },
+  { name: 'SIZE', offset: RamReg.SIZE, width: 4, writable: 0 },
+  { name: 'SCRATCH', offset: RamReg.SCRATCH, width: 4 },
+  { name: 'FILL', offset: RamReg.FILL, width: 4, writeOnly: true },
+  { name: 'CHECKSUM', offset: RamReg.CHECKSUM, width: 4, writable: 0 },
+] as const);
+
+const overlaps = (offset: number, count: number, reg: number): boolean => offset < reg + 4 && reg < offset + count;
+
+/** The registers' values now: SCRATCH from the memory itself, CHECKSUM only when it is read (it sums the whole area). */
+const valuesOf = (memory: Buffer, withChecksum: boolean) =>
+  registers.set(registers.initial(), {
+    SIZE: memory.length - PAGE,
+    SCRATCH: memory.readUInt32LE(RamReg.SCRATCH),
+    CHECKSUM: withChecksum ? checksum(memory.subarray(PAGE)) : 0,
+  });
 
 const read = (offset: number, count: number, ctx: DeviceContext): Buffer => {
-  const out = Buffer.alloc(count);
-  registerFile(ctx.ram(BAR)).copy(out, 0, Math.min(offset, REGS), Math.min(offset + count, REGS));
-  return out;
+  const memory = ctx.ram(BAR);
+  return registers.read(valuesOf(memory, overlaps(offset, count, RamReg.CHECKSUM)), offset, count);
 };
 
 const write = (offset: number, data: Buffer, ctx: DeviceContext): void => {
   const memory = ctx.ram(BAR);
-  data.forEach((byte, i) => {
-    const at = offset + i;
-    if (at >= RamReg.SCRATCH && at < RamReg.SCRATCH + 4) memory[at] = byte;
-  });
-  if (offset <= RamReg.FILL && RamReg.FILL < offset + data.length) memory.fill(data[RamReg.FILL - offset]!, PAGE);
+  const { values, changes } = registers.write(valuesOf(memory, false), offset, data);
+  memory.writeUInt32LE(values.SCRATCH, RamReg.SCRATCH);
+  // FILL's low byte is the fill value: a write that carries it fills the mappable area.
+  if (changes.some((c) => c.name === 'FILL') && offset <= RamReg.FILL && RamReg.FILL < offset + data.length) memory.fill(data[RamReg.FILL - offset]!, PAGE);
 };
 
 /** Creates a RAM card whose BAR 2 is `size` bytes (a power of two of at least 8 KiB; default 64 KiB). */
