@@ -153,6 +153,35 @@ test('a message of SEND_AT_ONCE_BYTES or more is written within send(): changing
   b.close();
 });
 
+test('a gathered message is copied within send(): changing its payload afterwards changes nothing', async () => {
+  const [a, b] = pair();
+  const got = firstValueFrom(b.frames$.pipe(take(3), toArray()));
+  const reused = Buffer.alloc(8, 0x11);
+  a.send({ id: 1, command: Command.REGION_WRITE, flags: 0, payload: reused }); // written at once
+  reused.fill(0x22);
+  a.send({ id: 2, command: Command.REGION_WRITE, flags: 0, payload: reused }); // gathered
+  reused.fill(0x33);
+  a.send({ id: 3, command: Command.REGION_WRITE, flags: 0, payload: [reused.subarray(0, 3), reused.subarray(3)] });
+  reused.fill(0x44);
+  const frames = await got;
+  assert.equal(frames.map((f) => f.payload.toString('hex')), ['11', '22', '33'].map((x) => x.repeat(8)));
+  a.close();
+  b.close();
+});
+
+test('a turn that gathers more than the gathering buffer holds goes out whole and in order', async () => {
+  const [a, b] = pair();
+  const count = 2000;
+  const got = firstValueFrom(b.frames$.pipe(take(count), toArray()));
+  a.send({ id: 0, command: Command.REGION_WRITE, flags: 0, payload: Buffer.alloc(8) }); // opens a gathering turn
+  for (let id = 1; id < count; id++) a.send({ id, command: Command.REGION_WRITE, flags: 0, payload: Buffer.alloc(200 + (id % 300), id & 0xff) });
+  const frames = await got;
+  assert.equal(frames.map((f) => f.header.id), Array.from({ length: count }, (_, i) => i));
+  assert.ok(frames.slice(1).every((f) => f.payload.length === 200 + (f.header.id % 300) && f.payload.every((x) => x === (f.header.id & 0xff))));
+  a.close();
+  b.close();
+});
+
 test('corrupt framing ends the stream with one DisconnectedError whose cause is the ProtocolError', async () => {
   const [a, b] = pair();
   const [raw, peer] = native.socketpair();
