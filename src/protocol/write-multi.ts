@@ -47,6 +47,33 @@ export const encodeWriteMultiRequest = (x: { entries: readonly WriteMultiEntry[]
   return buf;
 };
 
+/** Bytes of a REGION_WRITE_MULTI request of `count` entries. */
+export const writeMultiSize = (count: number): number => 8 + WRITE_MULTI_ENTRY_SIZE * count;
+
+/**
+ * Puts entry `index` of a REGION_WRITE_MULTI request into `buf` from the payload of a REGION_WRITE
+ * request of at most 8 data bytes, as its sender encoded it (a coalescer's writes: checked when they
+ * were made). An entry begins with the same 16 bytes as that payload (offset, region, count), so
+ * they are copied; count is the data length, and the data is zero-padded to 8 bytes.
+ */
+export const putWriteMultiEntry = (buf: Buffer, index: number, write: Buffer): void => {
+  const at = 8 + WRITE_MULTI_ENTRY_SIZE * index;
+  const count = write.length - 16;
+  if (count < 0 || count > WRITE_MULTI_DATA_MAX) invalidInput(CMD, 'count', `entry ${index}: ${count} data bytes (at most 8)`);
+  buf.set(write, at);
+  buf.writeUInt32LE(count, at + 12);
+  // A few bytes: a loop costs less than fill() here.
+  for (let i = at + 16 + count; i < at + WRITE_MULTI_ENTRY_SIZE; i++) buf[i] = 0;
+};
+
+/** Ends a REGION_WRITE_MULTI request of `count` entries put with putWriteMultiEntry: its wr_cnt, and the request's bytes. */
+export const finishWriteMulti = (buf: Buffer, count: number): Buffer => {
+  if (count > WRITE_MULTI_MAX) invalidInput(CMD, 'wr_cnt', `${count} > ${WRITE_MULTI_MAX}`);
+  buf.writeUInt32LE(count, 0);
+  buf.writeUInt32LE(0, 4);
+  return buf.subarray(0, writeMultiSize(count));
+};
+
 const readEntry = (r: PayloadReader, at: number): WriteMultiEntry => {
   const count = r.u32(at + 12, 'count');
   if (count > WRITE_MULTI_DATA_MAX) r.fail('count', `${count} > ${WRITE_MULTI_DATA_MAX} in entry at ${at}`);
