@@ -103,6 +103,28 @@ test('the first message after a read goes out within send(); the rest of the bur
   conn.close();
 });
 
+test('queuedBytes is the channel\'s queue plus what is gathered, and asks the channel once per gathering', async () => {
+  const { channel } = recordingChannel();
+  let asked = 0;
+  let native = 100;
+  const counting: Channel = { ...channel, get queuedBytes() { asked++; return native; } };
+  const conn = connection(counting, { closeFd });
+  conn.frames$.subscribe({ error: () => undefined });
+  conn.send(msg(1)); // written at once
+  assert.is(conn.queuedBytes, 100);
+  conn.send(msg(2));
+  conn.send(msg(3));
+  asked = 0;
+  assert.is(conn.queuedBytes, 148);
+  assert.is(conn.queuedBytes, 148);
+  assert.is(asked, 1);
+  await Promise.resolve(); // the gathering goes out; the socket drains on a later turn
+  native = 0;
+  conn.send(msg(4));
+  assert.is(conn.queuedBytes, 24);
+  conn.close();
+});
+
 test('a message with fds goes out within send(), behind what was gathered, and starts no gathering', async () => {
   const { channel, writes } = recordingChannel();
   const conn = connection(channel, { closeFd });

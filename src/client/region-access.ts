@@ -66,9 +66,12 @@ const writePiece$ = (ctx: RegionContext, t: Transfer, data: Buffer, posted: bool
 
 /** Sends one REGION_WRITE for `sink` (posted: No_reply, done once handed to the socket). */
 const writeOne = (ctx: RegionContext, sink: Sink<never>, offset: number, data: Buffer, posted: boolean): Unsubscribable | undefined => {
-  const request = { offset, region: ctx.info.index, count: data.length };
-  const payload = encodeWriteFast(offset, request.region, data);
-  if (!posted) return relay(ctx.wire, sink, Command.REGION_WRITE, payload, (p) => checkWriteReply(p, request));
+  const region = ctx.info.index;
+  const payload = encodeWriteFast(offset, region, data);
+  if (!posted) {
+    const request = { offset, region, count: data.length };
+    return relay(ctx.wire, sink, Command.REGION_WRITE, payload, (p) => checkWriteReply(p, request));
+  }
   try {
     ctx.wire.endpoint.post(Command.REGION_WRITE, payload);
   } catch (err) {

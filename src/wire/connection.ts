@@ -101,6 +101,10 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
   // Small messages gathered for one sendmsg, copied one after the other (allocated on first use).
   let gather: Buffer | undefined;
   let gathered = 0;
+  // The channel's queued bytes as read during the current gathering: they change only when we send,
+  // which a gathering never does until it ends (the socket drains on later turns of the loop), and
+  // a coalescing client asks for them with every posted write. -1: not read since it began.
+  let channelQueued = -1;
   let batching = false;
   // Reads of the socket so far, and the count when a message last went out at once.
   let reads = 0;
@@ -201,6 +205,7 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     const withFds = fds !== undefined && fds.length > 0;
     if (!withFds && size < SEND_AT_ONCE_BYTES && (reading || sentAtRead === reads)) {
       // Gathered: copied, header and payload, behind what was gathered before it.
+      if (gathered === 0) channelQueued = -1;
       const into = roomFor(size);
       writeHeaderFields(into, gathered, message.id, message.command, size, message.flags, message.error ?? 0);
       let at = gathered + HEADER_SIZE;
@@ -253,7 +258,9 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     send,
     trace$: trace.asObservable(),
     get queuedBytes() {
-      return channel.queuedBytes + gathered;
+      if (gathered === 0) return channel.queuedBytes;
+      if (channelQueued < 0) channelQueued = channel.queuedBytes;
+      return channelQueued + gathered;
     },
     close,
     get closed() {
