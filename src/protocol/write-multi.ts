@@ -80,8 +80,32 @@ const readEntry = (r: PayloadReader, at: number): WriteMultiEntry => {
   return { offset: r.u64(at, 'offset'), region: r.u32(at + 8, 'region'), count, data: r.bytes(at + 16, count, 'data') };
 };
 
+/** The high half of a u64 offset below which it stays a safe integer. */
+const HIGH_SAFE = 0x1fffff;
+
+/**
+ * The entries of a well-formed request, read directly; undefined for anything the checked decoder
+ * below has to judge (a wrong size, wr_cnt above the limit, a count above 8, an unsafe offset).
+ * A server decodes one for every batch of a client's coalesced posted writes.
+ */
+const entriesOf = (payload: Buffer, max: number): WriteMultiEntry[] | undefined => {
+  if (payload.length < 8 || payload.readUInt32LE(4) !== 0) return undefined;
+  const count = payload.readUInt32LE(0);
+  if (count > max || payload.length !== 8 + WRITE_MULTI_ENTRY_SIZE * count) return undefined;
+  const entries: WriteMultiEntry[] = new Array(count);
+  for (let i = 0, at = 8; i < count; i++, at += WRITE_MULTI_ENTRY_SIZE) {
+    const n = payload.readUInt32LE(at + 12);
+    const high = payload.readUInt32LE(at + 4);
+    if (n > WRITE_MULTI_DATA_MAX || high > HIGH_SAFE) return undefined;
+    entries[i] = { offset: high * 0x1_0000_0000 + payload.readUInt32LE(at), region: payload.readUInt32LE(at + 8), count: n, data: payload.subarray(at + 16, at + 16 + n) };
+  }
+  return entries;
+};
+
 /** Decodes a REGION_WRITE_MULTI request: wr_cnt entries exactly, at most `maxEntries` (E2BIG). */
 export const decodeWriteMultiRequest = (payload: Buffer, limits: { maxEntries?: number } = {}): WriteMultiRequest => {
+  const fast = entriesOf(payload, limits.maxEntries ?? WRITE_MULTI_MAX);
+  if (fast) return { wr_cnt: fast.length, entries: fast };
   const r = reader(CMD, payload).need(8);
   const wr_cnt = r.u64(0, 'wr_cnt');
   const max = limits.maxEntries ?? WRITE_MULTI_MAX;
