@@ -21,6 +21,12 @@ const within = (offset: number, length: number, area: { offset: number; size: nu
 const touches = (offset: number, length: number, area: { offset: number; size: number }): boolean =>
   offset < area.offset + area.size && area.offset < offset + length;
 
+/** The first overlay the access touches (a loop: find() would cost a closure per access). */
+const touchedOverlay = <T extends { offset: number; size: number }>(overlays: readonly T[], offset: number, length: number): T | undefined => {
+  for (const o of overlays) if (touches(offset, length, o)) return o;
+  return undefined;
+};
+
 /** Plain memory access to a buffer. */
 const memoryAccess = (state: DeviceState, bytes: Buffer, a: RegionAccess): AccessOutcome => {
   if (a.kind === 'read') return { state, data: Buffer.from(bytes.subarray(a.offset, a.offset + a.count)) };
@@ -75,7 +81,7 @@ export const accessRegion = (rt: Runtime, state: DeviceState, a: RegionAccess): 
   const entry = checkBounds(rt.device.regions[a.region], a);
   const length = lengthOf(a);
   if (length === 0) return a.kind === 'read' ? { state, data: Buffer.alloc(0) } : { state };
-  const overlay = entry.overlays.find((o) => touches(a.offset, length, o));
+  const overlay = touchedOverlay(entry.overlays, a.offset, length);
   if (overlay) return msixAccess(rt, state, overlay, a);
   switch (entry.backing.kind) {
     case 'config':
