@@ -41,6 +41,17 @@ test('request: an entry count above 8 is EINVAL', () => {
   assertMalformed(() => decodeWriteMultiRequest(buf), 'count');
 });
 
+test('request: a wr_cnt or an entry offset past 2^53-1 is refused', () => {
+  const high = Buffer.alloc(8);
+  high.writeUInt32LE(1, 4);
+  assertMalformed(() => decodeWriteMultiRequest(high), 'wr_cnt', 7);
+  const far = hex(REQUEST);
+  far.writeUInt32LE(0x200000, 8 + 24 + 4);
+  assertMalformed(() => decodeWriteMultiRequest(far), 'offset', 75);
+  far.writeUInt32LE(0x1fffff, 8 + 24 + 4);
+  assert.is(decodeWriteMultiRequest(far).entries[1]!.offset, 0x1fffff * 2 ** 32 + 0x18);
+});
+
 test('request: the encoder refuses more than 8 bytes or more than 200 entries', () => {
   assert.throws(() => encodeWriteMultiRequest({ entries: [{ offset: 0, region: 0, count: 9, data: Buffer.alloc(9) }] }), (e: unknown) => e instanceof RangeError);
   const entry = { offset: 0, region: 0, count: 1, data: hex('00') };
