@@ -1,5 +1,6 @@
 import { HEADER_SIZE, HeaderFlags, MessageType, commandName } from './constants.js';
 import { ProtocolError } from './errors.js';
+import { u16At, u32At } from './reader.js';
 
 /** The 16-byte header that starts every message. */
 export interface Header {
@@ -72,12 +73,13 @@ export const decodeHeader = (buf: Buffer, offset = 0): Header => {
   if (buf.length - offset < HEADER_SIZE) {
     throw new ProtocolError(`short header: ${buf.length - offset} of ${HEADER_SIZE} bytes`, { field: 'header' });
   }
+  if (offset < 0) throw new RangeError(`header offset ${offset}`);
   const h: Header = {
-    id: buf.readUInt16LE(offset),
-    command: buf.readUInt16LE(offset + 2),
-    size: buf.readUInt32LE(offset + 4),
-    flags: buf.readUInt32LE(offset + 8),
-    error: buf.readUInt32LE(offset + 12),
+    id: u16At(buf, offset),
+    command: u16At(buf, offset + 2),
+    size: u32At(buf, offset + 4),
+    flags: u32At(buf, offset + 8),
+    error: u32At(buf, offset + 12),
   };
   if (h.size < HEADER_SIZE) {
     throw new ProtocolError(`msg_size ${h.size} < ${HEADER_SIZE}`, { command: commandName(h.command), field: 'msg_size' });

@@ -1,6 +1,6 @@
 import { WRITE_MULTI_DATA_MAX, WRITE_MULTI_MAX } from './constants.js';
 import { Errno } from './errno.js';
-import { type PayloadReader, reader } from './reader.js';
+import { type PayloadReader, reader, u32At } from './reader.js';
 import { invalidInput, putU32, putU64 } from './writer.js';
 
 /** One posted write inside REGION_WRITE_MULTI. */
@@ -89,15 +89,15 @@ const HIGH_SAFE = 0x1fffff;
  * A server decodes one for every batch of a client's coalesced posted writes.
  */
 const entriesOf = (payload: Buffer, max: number): WriteMultiEntry[] | undefined => {
-  if (payload.length < 8 || payload.readUInt32LE(4) !== 0) return undefined;
-  const count = payload.readUInt32LE(0);
+  if (payload.length < 8 || u32At(payload, 4) !== 0) return undefined;
+  const count = u32At(payload, 0);
   if (count > max || payload.length !== 8 + WRITE_MULTI_ENTRY_SIZE * count) return undefined;
   const entries: WriteMultiEntry[] = new Array(count);
   for (let i = 0, at = 8; i < count; i++, at += WRITE_MULTI_ENTRY_SIZE) {
-    const n = payload.readUInt32LE(at + 12);
-    const high = payload.readUInt32LE(at + 4);
+    const n = u32At(payload, at + 12);
+    const high = u32At(payload, at + 4);
     if (n > WRITE_MULTI_DATA_MAX || high > HIGH_SAFE) return undefined;
-    entries[i] = { offset: high * 0x1_0000_0000 + payload.readUInt32LE(at), region: payload.readUInt32LE(at + 8), count: n, data: payload.subarray(at + 16, at + 16 + n) };
+    entries[i] = { offset: high * 0x1_0000_0000 + u32At(payload, at), region: u32At(payload, at + 8), count: n, data: payload.subarray(at + 16, at + 16 + n) };
   }
   return entries;
 };
