@@ -1,3 +1,5 @@
+// The global Buffer of an ES module is a getter on globalThis, paid at every use: these run per message.
+import { Buffer } from 'node:buffer';
 import { concatMap, from, ignoreElements, map, Observable, toArray, type Unsubscribable } from 'rxjs';
 import { splitTransfer, type Transfer } from '../operators/chunk-transfers.js';
 import { Command } from '../protocol/constants.js';

@@ -1,3 +1,5 @@
+// The global Buffer of an ES module is a getter on globalThis, paid at every use: these run per message.
+import { Buffer } from 'node:buffer';
 import { Observable, asapScheduler, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { Command, HeaderFlags, MessageType, WRITE_MULTI_DATA_MAX, WRITE_MULTI_MAX } from '../protocol/constants.js';
 import { REGION_ACCESS_SIZE, decodeRegionWriteRequest } from '../protocol/region-access.js';

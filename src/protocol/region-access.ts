@@ -1,3 +1,5 @@
+// The global Buffer of an ES module is a getter on globalThis, paid at every use: these run per message.
+import { Buffer } from 'node:buffer';
 import { Errno } from './errno.js';
 import { MalformedMessageError } from './errors.js';
 import { type PayloadReader, reader, u32At } from './reader.js';

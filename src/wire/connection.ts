@@ -1,3 +1,5 @@
+// The global Buffer of an ES module is a getter on globalThis, paid at every use: these run per message.
+import { Buffer } from 'node:buffer';
 import { Observable, Subject, share } from 'rxjs';
 import { HEADER_SIZE } from '../protocol/constants.js';
 import { writeHeaderFields } from '../protocol/header.js';

@@ -1,3 +1,5 @@
+// The global Buffer of an ES module is a getter on globalThis, paid at every use: these run per message.
+import { Buffer } from 'node:buffer';
 import { Observable, type OperatorFunction } from 'rxjs';
 import { HEADER_SIZE, commandName } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
