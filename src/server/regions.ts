@@ -2,6 +2,8 @@
  * Region access dispatch. Every bound a handler relies on is checked here first: the region
  * exists, [offset, offset + count) lies inside it, and it allows the access.
  */
+// The global Buffer of an ES module is a getter on globalThis, paid at every use: these run per access.
+import { Buffer } from 'node:buffer';
 import { isObservable, map } from 'rxjs';
 import { RegionFlags } from '../protocol/constants.js';
 import { Errno } from '../protocol/errno.js';

@@ -1,4 +1,6 @@
 /** REGION_READ, REGION_WRITE and REGION_WRITE_MULTI. */
+// The global Buffer of an ES module is a getter on globalThis, paid at every use: these run per access.
+import { Buffer } from 'node:buffer';
 import { Observable, catchError, concatMap, isObservable, last, map, of } from 'rxjs';
 import { decodeRegionReadRequest, decodeRegionWriteRequest, encodeRegionAccessFast } from '../../protocol/region-access.js';
 import { decodeWriteMultiRequest, encodeWriteMultiReply, type WriteMultiEntry } from '../../protocol/write-multi.js';
