@@ -125,6 +125,30 @@ test('queuedBytes is the channel\'s queue plus what is gathered, and asks the ch
   conn.close();
 });
 
+test('queuedBytes stays exact when a long gathering goes out in several writes', () => {
+  let queued = 0; // a socket that takes nothing: every byte sent stays queued
+  const channel: Channel = {
+    fd: 99,
+    get queuedBytes() {
+      return queued;
+    },
+    start: () => undefined,
+    send: (chunks) => void (queued += chunks.reduce((n, c) => n + c.length, 0)),
+    readInto: () => undefined,
+    close: () => undefined,
+  };
+  const conn = connection(channel, { closeFd, maxQueuedBytes: 1 << 30 });
+  let sent = 0;
+  for (let id = 0; id < 400; id++) {
+    const message = { id, command: Command.REGION_WRITE, flags: 0, payload: Buffer.alloc(1000) };
+    conn.send(message);
+    sent += 16 + 1000;
+    assert.is(conn.queuedBytes, sent);
+  }
+  assert.ok(queued > 256 * 1024, 'the gathering went out in pieces');
+  conn.close();
+});
+
 test('a message with fds goes out within send(), behind what was gathered, and starts no gathering', async () => {
   const { channel, writes } = recordingChannel();
   const conn = connection(channel, { closeFd });

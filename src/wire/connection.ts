@@ -122,6 +122,7 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     if (gathered === 0 || closed) return;
     const out = gather!.subarray(0, gathered);
     gathered = 0;
+    channelQueued = -1;
     channel.send([out]);
     watchQueue(true);
   };
