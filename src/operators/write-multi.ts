@@ -30,14 +30,19 @@ export const isCoalescible = (m: OutgoingMessage): boolean =>
   lengthOf(m.payload) - REGION_ACCESS_SIZE <= WRITE_MULTI_DATA_MAX;
 
 /**
- * The payload of a coalescible REGION_WRITE as one buffer. A single buffer is the sender's own
+ * The payload of a coalescible REGION_WRITE as one buffer, or undefined when it cannot become an
+ * entry (it then passes unchanged, as any other message). A single buffer is the sender's own
  * encoding and is used as it is; a payload in pieces goes through the checked decoder.
  */
-const writeOf = (m: OutgoingMessage): Buffer => {
+const writeOf = (m: OutgoingMessage): Buffer | undefined => {
   const p = m.payload;
-  if (Buffer.isBuffer(p)) return p;
+  if (Buffer.isBuffer(p)) return p.length >= REGION_ACCESS_SIZE ? p : undefined;
   const joined = Buffer.concat(p ?? []);
-  decodeRegionWriteRequest(joined);
+  try {
+    decodeRegionWriteRequest(joined);
+  } catch {
+    return undefined;
+  }
   return joined;
 };
 
@@ -80,7 +85,8 @@ export const writeHolder = (options: WriteMultiOptions, emit: (m: OutgoingMessag
     emit(out);
   };
   const offer = (m: OutgoingMessage): boolean => {
-    if (!isCoalescible(m) || (count === 0 && !options.shouldHold(m))) {
+    const write = isCoalescible(m) ? writeOf(m) : undefined;
+    if (write === undefined || (count === 0 && !options.shouldHold(m))) {
       release();
       return false;
     }
@@ -89,7 +95,7 @@ export const writeHolder = (options: WriteMultiOptions, emit: (m: OutgoingMessag
       // Sent on, so never reused: a new one for each REGION_WRITE_MULTI.
       entries = Buffer.allocUnsafe(writeMultiSize(max));
     }
-    putWriteMultiEntry(entries!, count++, writeOf(m));
+    putWriteMultiEntry(entries!, count++, write);
     if (count >= max) release();
     else timer ??= scheduler.schedule(release);
     return true;
