@@ -86,6 +86,18 @@ test('writes above 8 bytes, non-posted writes and reads are never held, and flus
   });
 });
 
+test('a write in pieces joins as its entry; one that cannot be an entry passes unchanged, after the held ones', () => {
+  const ts = scheduler();
+  ts.run(({ cold, expectObservable }) => {
+    const whole = w(2).payload as Buffer;
+    const pieces = { ...w(2), payload: [whole.subarray(0, 16), whole.subarray(16)] };
+    const short = { ...w(3), payload: Buffer.alloc(8) };
+    const lying = { ...w(4), payload: [whole.subarray(0, 16), Buffer.alloc(2)] }; // count 4, 2 data bytes
+    const src = cold('(abcd)|', { a: w(1), b: pieces, c: short, d: lying });
+    expectObservable(run(src, true, ts)).toBe('(xyz)-|', { x: 'M[1,2]', y: 'W3', z: 'W4' });
+  });
+});
+
 test('isCoalescible wants a posted REGION_WRITE of at most 8 bytes without fds', () => {
   assert.ok(isCoalescible(w(1, 8)));
   assert.ok(isCoalescible(w(1, 0)));

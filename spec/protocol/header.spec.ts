@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { ProtocolError } from '../../src/protocol/errors.js';
-import { decodeHeader, encodeHeader, isErrorReply, isNoReply, isReply } from '../../src/protocol/header.js';
+import { decodeHeader, encodeHeader, isErrorReply, isNoReply, isReply, writeHeaderFields } from '../../src/protocol/header.js';
 import { arb, assertHex, hex, rec } from './helpers.js';
 
 // msg_id 0x1234, cmd 9 (REGION_READ), msg_size 32, flags 0 (command), error 0.
@@ -51,6 +51,29 @@ test('rejects unknown type bits (2..15)', () => {
     buf[8] = type;
     assert.throws(() => decodeHeader(buf), (e: unknown) => e instanceof ProtocolError && e.field === 'flags');
   }
+});
+
+test('writeHeaderFields writes the bytes of the checked Buffer writes, in place, and refuses what they refuse', () => {
+  const checked = (id: number, command: number, size: number, flags: number, error: number) => {
+    const b = Buffer.alloc(20, 0xee);
+    b.writeUInt16LE(id & 0xffff, 2);
+    b.writeUInt16LE(command, 4);
+    b.writeUInt32LE(size, 6);
+    b.writeUInt32LE(flags >>> 0, 10);
+    b.writeUInt32LE(error >>> 0, 14);
+    return b.toString('hex');
+  };
+  fc.assert(
+    fc.property(fc.integer({ min: -1, max: 0x1ffff }), arb.u16(), arb.u32(), fc.integer({ min: -1, max: 0xffffffff }), arb.u32(), (id, command, size, flags, error) => {
+      const b = Buffer.alloc(20, 0xee);
+      writeHeaderFields(b, 2, id, command, size, flags, error);
+      assert.is(b.toString('hex'), checked(id, command, size, flags, error));
+    }),
+  );
+  const b = Buffer.alloc(16);
+  assert.throws(() => writeHeaderFields(b, 0, 1, 0x10000, 16, 0, 0), (e: unknown) => e instanceof RangeError);
+  assert.throws(() => writeHeaderFields(b, 0, 1, 9, 2 ** 32, 0, 0), (e: unknown) => e instanceof RangeError);
+  assert.throws(() => writeHeaderFields(b, 1, 1, 9, 16, 0, 0), (e: unknown) => e instanceof RangeError);
 });
 
 test('round-trips every valid header', () => {

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { expectEmpty, reader } from '../../src/protocol/reader.js';
+import fc from 'fast-check';
+import { expectEmpty, reader, u16At, u32At } from '../../src/protocol/reader.js';
 import { putU32, putU64 } from '../../src/protocol/writer.js';
 import { assertMalformed, hex } from './helpers.js';
 
@@ -47,6 +48,18 @@ test('writers reject values the field cannot hold', () => {
   assert.throws(() => putU32(buf, 0, -1, 'count'), (e: unknown) => e instanceof RangeError);
   assert.throws(() => putU64(buf, 0, 2 ** 53, 'address'), (e: unknown) => e instanceof RangeError);
   assert.throws(() => putU64(buf, 0, 1.5, 'address'), (e: unknown) => e instanceof RangeError);
+});
+
+test('u16At and u32At read what readUInt16LE and readUInt32LE read', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 4, maxLength: 32 }), fc.nat(), (bytes, n) => {
+      const b = Buffer.from(bytes);
+      const at = n % (b.length - 3);
+      assert.is(u16At(b, at), b.readUInt16LE(at));
+      assert.is(u32At(b, at), b.readUInt32LE(at));
+    }),
+  );
+  assert.is(u32At(Buffer.from([0xff, 0xff, 0xff, 0xff]), 0), 0xffffffff);
 });
 
 test.run();

@@ -2,8 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
-  decodeWriteMultiReply, decodeWriteMultiRequest, encodeWriteMultiReply, encodeWriteMultiRequest,
+  decodeWriteMultiReply, decodeWriteMultiRequest, encodeWriteMultiReply, encodeWriteMultiRequest, finishWriteMulti, putWriteMultiEntry, writeMultiSize,
 } from '../../src/protocol/write-multi.js';
+import { encodeRegionWriteRequest } from '../../src/protocol/region-access.js';
 import { arb, assertHex, assertMalformed, hex, rec } from './helpers.js';
 
 // wr_cnt 2, then two 24-byte entries: offset u64 | region u32 | count u32 | data (8 bytes, left-justified)
@@ -40,6 +41,17 @@ test('request: an entry count above 8 is EINVAL', () => {
   assertMalformed(() => decodeWriteMultiRequest(buf), 'count');
 });
 
+test('request: a wr_cnt or an entry offset past 2^53-1 is refused', () => {
+  const high = Buffer.alloc(8);
+  high.writeUInt32LE(1, 4);
+  assertMalformed(() => decodeWriteMultiRequest(high), 'wr_cnt', 7);
+  const far = hex(REQUEST);
+  far.writeUInt32LE(0x200000, 8 + 24 + 4);
+  assertMalformed(() => decodeWriteMultiRequest(far), 'offset', 75);
+  far.writeUInt32LE(0x1fffff, 8 + 24 + 4);
+  assert.is(decodeWriteMultiRequest(far).entries[1]!.offset, 0x1fffff * 2 ** 32 + 0x18);
+});
+
 test('request: the encoder refuses more than 8 bytes or more than 200 entries', () => {
   assert.throws(() => encodeWriteMultiRequest({ entries: [{ offset: 0, region: 0, count: 9, data: Buffer.alloc(9) }] }), (e: unknown) => e instanceof RangeError);
   const entry = { offset: 0, region: 0, count: 1, data: hex('00') };
@@ -51,6 +63,28 @@ test('reply: wr_cnt u64, not above the writes sent', () => {
   assert.equal(decodeWriteMultiReply(hex('02 00 00 00 00 00 00 00'), { wr_cnt: 2, entries }), { wr_cnt: 2 });
   assertMalformed(() => decodeWriteMultiReply(hex('03 00 00 00 00 00 00 00'), { wr_cnt: 2, entries }), 'wr_cnt');
   assertMalformed(() => decodeWriteMultiReply(hex('02 00 00 00')), 'payload');
+});
+
+test('request put from REGION_WRITE payloads: the same bytes as the encoder, whatever the buffer held before', () => {
+  const buf = Buffer.alloc(writeMultiSize(3), 0xee);
+  entries.forEach((e, i) => putWriteMultiEntry(buf, i, encodeRegionWriteRequest(e)));
+  assertHex(finishWriteMulti(buf, entries.length), REQUEST);
+  const entry = rec({ offset: arb.u64(), region: arb.u32(), data: arb.bytes(8) }).map((e) => ({ ...e, count: e.data.length }));
+  fc.assert(
+    fc.property(fc.array(entry, { maxLength: 200 }), (list) => {
+      const into = Buffer.alloc(writeMultiSize(200), 0xa5);
+      list.forEach((e, i) => putWriteMultiEntry(into, i, encodeRegionWriteRequest(e)));
+      assert.equal(finishWriteMulti(into, list.length).toString('hex'), encodeWriteMultiRequest({ entries: list }).toString('hex'));
+    }),
+    { numRuns: 50 },
+  );
+});
+
+test('request put from payloads: more than 8 data bytes, or more than 200 entries, are refused', () => {
+  const buf = Buffer.alloc(writeMultiSize(201));
+  assert.throws(() => putWriteMultiEntry(buf, 0, encodeRegionWriteRequest({ offset: 0, region: 0, data: Buffer.alloc(9) })), (e: unknown) => e instanceof RangeError);
+  assert.throws(() => putWriteMultiEntry(buf, 0, Buffer.alloc(12)), (e: unknown) => e instanceof RangeError);
+  assert.throws(() => finishWriteMulti(buf, 201), (e: unknown) => e instanceof RangeError);
 });
 
 test('request round-trips', () => {

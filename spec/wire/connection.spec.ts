@@ -103,6 +103,52 @@ test('the first message after a read goes out within send(); the rest of the bur
   conn.close();
 });
 
+test('queuedBytes is the channel\'s queue plus what is gathered, and asks the channel once per gathering', async () => {
+  const { channel } = recordingChannel();
+  let asked = 0;
+  let native = 100;
+  const counting: Channel = { ...channel, get queuedBytes() { asked++; return native; } };
+  const conn = connection(counting, { closeFd });
+  conn.frames$.subscribe({ error: () => undefined });
+  conn.send(msg(1)); // written at once
+  assert.is(conn.queuedBytes, 100);
+  conn.send(msg(2));
+  conn.send(msg(3));
+  asked = 0;
+  assert.is(conn.queuedBytes, 148);
+  assert.is(conn.queuedBytes, 148);
+  assert.is(asked, 1);
+  await Promise.resolve(); // the gathering goes out; the socket drains on a later turn
+  native = 0;
+  conn.send(msg(4));
+  assert.is(conn.queuedBytes, 24);
+  conn.close();
+});
+
+test('queuedBytes stays exact when a long gathering goes out in several writes', () => {
+  let queued = 0; // a socket that takes nothing: every byte sent stays queued
+  const channel: Channel = {
+    fd: 99,
+    get queuedBytes() {
+      return queued;
+    },
+    start: () => undefined,
+    send: (chunks) => void (queued += chunks.reduce((n, c) => n + c.length, 0)),
+    readInto: () => undefined,
+    close: () => undefined,
+  };
+  const conn = connection(channel, { closeFd, maxQueuedBytes: 1 << 30 });
+  let sent = 0;
+  for (let id = 0; id < 400; id++) {
+    const message = { id, command: Command.REGION_WRITE, flags: 0, payload: Buffer.alloc(1000) };
+    conn.send(message);
+    sent += 16 + 1000;
+    assert.is(conn.queuedBytes, sent);
+  }
+  assert.ok(queued > 256 * 1024, 'the gathering went out in pieces');
+  conn.close();
+});
+
 test('a message with fds goes out within send(), behind what was gathered, and starts no gathering', async () => {
   const { channel, writes } = recordingChannel();
   const conn = connection(channel, { closeFd });
@@ -149,6 +195,35 @@ test('a message of SEND_AT_ONCE_BYTES or more is written within send(): changing
   const frames = await got;
   assert.equal(frames.map((f) => f.header.id), [1, 2, 3]);
   assert.ok(frames[1]!.payload.subarray(16).equals(Buffer.alloc(SEND_AT_ONCE_BYTES, 0x5a)));
+  a.close();
+  b.close();
+});
+
+test('a gathered message is copied within send(): changing its payload afterwards changes nothing', async () => {
+  const [a, b] = pair();
+  const got = firstValueFrom(b.frames$.pipe(take(3), toArray()));
+  const reused = Buffer.alloc(8, 0x11);
+  a.send({ id: 1, command: Command.REGION_WRITE, flags: 0, payload: reused }); // written at once
+  reused.fill(0x22);
+  a.send({ id: 2, command: Command.REGION_WRITE, flags: 0, payload: reused }); // gathered
+  reused.fill(0x33);
+  a.send({ id: 3, command: Command.REGION_WRITE, flags: 0, payload: [reused.subarray(0, 3), reused.subarray(3)] });
+  reused.fill(0x44);
+  const frames = await got;
+  assert.equal(frames.map((f) => f.payload.toString('hex')), ['11', '22', '33'].map((x) => x.repeat(8)));
+  a.close();
+  b.close();
+});
+
+test('a turn that gathers more than the gathering buffer holds goes out whole and in order', async () => {
+  const [a, b] = pair();
+  const count = 2000;
+  const got = firstValueFrom(b.frames$.pipe(take(count), toArray()));
+  a.send({ id: 0, command: Command.REGION_WRITE, flags: 0, payload: Buffer.alloc(8) }); // opens a gathering turn
+  for (let id = 1; id < count; id++) a.send({ id, command: Command.REGION_WRITE, flags: 0, payload: Buffer.alloc(200 + (id % 300), id & 0xff) });
+  const frames = await got;
+  assert.equal(frames.map((f) => f.header.id), Array.from({ length: count }, (_, i) => i));
+  assert.ok(frames.slice(1).every((f) => f.payload.length === 200 + (f.header.id % 300) && f.payload.every((x) => x === (f.header.id & 0xff))));
   a.close();
   b.close();
 });

@@ -1,3 +1,5 @@
+// The global Buffer of an ES module is a getter on globalThis, paid at every use: these run per message.
+import { Buffer } from 'node:buffer';
 import { concatMap, from, ignoreElements, map, Observable, toArray, type Unsubscribable } from 'rxjs';
 import { splitTransfer, type Transfer } from '../operators/chunk-transfers.js';
 import { Command } from '../protocol/constants.js';
@@ -66,9 +68,12 @@ const writePiece$ = (ctx: RegionContext, t: Transfer, data: Buffer, posted: bool
 
 /** Sends one REGION_WRITE for `sink` (posted: No_reply, done once handed to the socket). */
 const writeOne = (ctx: RegionContext, sink: Sink<never>, offset: number, data: Buffer, posted: boolean): Unsubscribable | undefined => {
-  const request = { offset, region: ctx.info.index, count: data.length };
-  const payload = encodeWriteFast(offset, request.region, data);
-  if (!posted) return relay(ctx.wire, sink, Command.REGION_WRITE, payload, (p) => checkWriteReply(p, request));
+  const region = ctx.info.index;
+  const payload = encodeWriteFast(offset, region, data);
+  if (!posted) {
+    const request = { offset, region, count: data.length };
+    return relay(ctx.wire, sink, Command.REGION_WRITE, payload, (p) => checkWriteReply(p, request));
+  }
   try {
     ctx.wire.endpoint.post(Command.REGION_WRITE, payload);
   } catch (err) {

@@ -19,6 +19,9 @@ export type FoldStep<E, S> = (state: S, event: E) => S | Observable<S>;
  * states: --A-------x-C----|
  * ```
  */
+// The absence of a first event for drain (any event, undefined included, is a value of E).
+const NONE: unique symbol = Symbol('none');
+
 export const foldInOrder =
   <E, S>(step: FoldStep<E, S>, seed: S): OperatorFunction<E, S> =>
   (source) =>
@@ -63,10 +66,12 @@ export const foldInOrder =
         if (waiting) inner = sub;
       };
 
-      function drain(): void {
+      // Runs `first` (unless NONE), then every event that waits, while no Observable step runs.
+      function drain(first: E | typeof NONE = NONE): void {
         if (draining) return;
         draining = true;
         try {
+          if (first !== NONE && !subscriber.closed) run(first);
           while (!waiting && head < queue.length && !subscriber.closed) run(take());
         } catch (err) {
           subscriber.error(err);
@@ -78,8 +83,11 @@ export const foldInOrder =
 
       const sourceSub = source.subscribe({
         next: (event) => {
-          queue.push(event);
-          drain();
+          // With nothing waiting or running, the event runs at once rather than through the queue.
+          if (draining || waiting || head < queue.length) {
+            queue.push(event);
+            drain();
+          } else drain(event);
         },
         error: (err: unknown) => subscriber.error(err),
         complete: () => {

@@ -1,7 +1,9 @@
+// The global Buffer of an ES module is a getter on globalThis, paid at every use: these run per message.
+import { Buffer } from 'node:buffer';
 import { Observable, asapScheduler, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { Command, HeaderFlags, MessageType, WRITE_MULTI_DATA_MAX, WRITE_MULTI_MAX } from '../protocol/constants.js';
 import { REGION_ACCESS_SIZE, decodeRegionWriteRequest } from '../protocol/region-access.js';
-import { encodeWriteMultiRequest, type WriteMultiEntry } from '../protocol/write-multi.js';
+import { finishWriteMulti, putWriteMultiEntry, writeMultiSize } from '../protocol/write-multi.js';
 import type { OutgoingMessage } from '../protocol/frame.js';
 
 /** Options of writeMulti. */
@@ -20,9 +22,6 @@ export interface WriteMultiOptions {
 const lengthOf = (payload: OutgoingMessage['payload']): number =>
   payload === undefined ? 0 : Buffer.isBuffer(payload) ? payload.length : payload.reduce((n, b) => n + b.length, 0);
 
-const bytesOf = (payload: OutgoingMessage['payload']): Buffer =>
-  payload === undefined ? Buffer.alloc(0) : Buffer.isBuffer(payload) ? payload : Buffer.concat(payload);
-
 /** Whether a message is a posted REGION_WRITE of at most 8 bytes without fds. */
 export const isCoalescible = (m: OutgoingMessage): boolean =>
   m.command === Command.REGION_WRITE &&
@@ -31,31 +30,21 @@ export const isCoalescible = (m: OutgoingMessage): boolean =>
   lengthOf(m.payload) - REGION_ACCESS_SIZE <= WRITE_MULTI_DATA_MAX;
 
 /**
- * The entry of a coalescible REGION_WRITE. The payload is the sender's own encoding, so a single
- * buffer is read directly (the data stays a view of it: a sent message's payload is not reused);
- * a payload in pieces goes through the checked decoder.
+ * The payload of a coalescible REGION_WRITE as one buffer, or undefined when it cannot become an
+ * entry (it then passes unchanged, as any other message). A single buffer is the sender's own
+ * encoding and is used as it is; a payload in pieces goes through the checked decoder.
  */
-const entryOf = (m: OutgoingMessage): WriteMultiEntry => {
+const writeOf = (m: OutgoingMessage): Buffer | undefined => {
   const p = m.payload;
-  if (!Buffer.isBuffer(p)) {
-    const w = decodeRegionWriteRequest(bytesOf(p));
-    return { offset: w.offset, region: w.region, count: w.count, data: w.data ?? Buffer.alloc(0) };
+  if (Buffer.isBuffer(p)) return p.length >= REGION_ACCESS_SIZE ? p : undefined;
+  const joined = Buffer.concat(p ?? []);
+  try {
+    decodeRegionWriteRequest(joined);
+  } catch {
+    return undefined;
   }
-  const offset = p.readUInt32LE(0) + p.readUInt32LE(4) * 0x1_0000_0000;
-  return { offset, region: p.readUInt32LE(8), count: p.length - REGION_ACCESS_SIZE, data: p.subarray(REGION_ACCESS_SIZE) };
+  return joined;
 };
-
-/** The message that carries held writes: one as it was, several as one posted REGION_WRITE_MULTI. */
-const combine = (held: readonly OutgoingMessage[]): OutgoingMessage =>
-  held.length === 1
-    ? held[0]!
-    : {
-        // No reply ever comes for it, so the id of its first write serves.
-        id: held[0]!.id,
-        command: Command.REGION_WRITE_MULTI,
-        flags: MessageType.COMMAND | HeaderFlags.NO_REPLY,
-        payload: encodeWriteMultiRequest({ entries: held.map(entryOf) }),
-      };
 
 /** The hold-and-release state of writeMulti, for a sender that is not a stream. */
 export interface WriteHolder {
@@ -75,30 +64,48 @@ export interface WriteHolder {
 export const writeHolder = (options: WriteMultiOptions, emit: (m: OutgoingMessage) => void): WriteHolder => {
   const scheduler = options.scheduler ?? asapScheduler;
   const max = Math.min(options.maxEntries ?? WRITE_MULTI_MAX, WRITE_MULTI_MAX);
-  let held: OutgoingMessage[] = [];
+  // The first held write (it leaves as it was when alone) and the REGION_WRITE_MULTI being built:
+  // each held write becomes its entry at once, so holding one makes nothing of its own.
+  let first: OutgoingMessage | undefined;
+  let entries: Buffer | undefined;
+  let count = 0;
   let timer: Subscription | undefined;
   const release = () => {
     timer?.unsubscribe();
     timer = undefined;
-    if (held.length === 0) return;
-    const out = combine(held);
-    held = [];
+    if (count === 0) return;
+    const out: OutgoingMessage =
+      count === 1
+        ? first!
+        : // No reply ever comes for it, so the id of its first write serves.
+          { id: first!.id, command: Command.REGION_WRITE_MULTI, flags: MessageType.COMMAND | HeaderFlags.NO_REPLY, payload: finishWriteMulti(entries!, count) };
+    first = undefined;
+    entries = undefined;
+    count = 0;
     emit(out);
   };
   const offer = (m: OutgoingMessage): boolean => {
-    if (!isCoalescible(m) || (held.length === 0 && !options.shouldHold(m))) {
+    const write = isCoalescible(m) ? writeOf(m) : undefined;
+    if (write === undefined || (count === 0 && !options.shouldHold(m))) {
       release();
       return false;
     }
-    held.push(m);
-    if (held.length >= max) release();
+    if (count === 0) {
+      first = m;
+      // Sent on, so never reused: a new one for each REGION_WRITE_MULTI.
+      entries = Buffer.allocUnsafe(writeMultiSize(max));
+    }
+    putWriteMultiEntry(entries!, count++, write);
+    if (count >= max) release();
     else timer ??= scheduler.schedule(release);
     return true;
   };
   const dispose = () => {
     timer?.unsubscribe();
     timer = undefined;
-    held = [];
+    first = undefined;
+    entries = undefined;
+    count = 0;
   };
   return { offer, release, dispose };
 };

@@ -1,3 +1,5 @@
+// The global Buffer of an ES module is a getter on globalThis, paid at every use: these run per message.
+import { Buffer } from 'node:buffer';
 import { HeaderFlags, MessageType } from './constants.js';
 import type { Header } from './header.js';
 

@@ -99,3 +99,10 @@ export const expectEmpty = (command: string, payload: Buffer): void => {
     throw new MalformedMessageError(command, 'payload', `${payload.length} bytes where none are defined`);
   }
 };
+
+// Hot paths (every header, every register access) read fields whose bounds they have checked
+// already: byte loads cost a fraction of Buffer's read methods, which check again.
+/** The u16 at `at` of `buf`, little-endian; the caller has checked that it lies inside. */
+export const u16At = (buf: Buffer, at: number): number => buf[at]! | (buf[at + 1]! << 8);
+/** The u32 at `at` of `buf`, little-endian; the caller has checked that it lies inside. */
+export const u32At = (buf: Buffer, at: number): number => (buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16)) + buf[at + 3]! * 0x1000000;

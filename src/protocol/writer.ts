@@ -31,3 +31,11 @@ export const putU64 = (buf: Buffer, offset: number, value: number, field: string
 export const invalidInput = (command: string, field: string, message: string): never => {
   throw new RangeError(`${command}: ${field}: ${message}`);
 };
+
+/** Stores a u32 already known to be in range at `at` of `buf`, little-endian, byte by byte (no checks: hot paths). */
+export const putU32At = (buf: Buffer, at: number, x: number): void => {
+  buf[at] = x;
+  buf[at + 1] = x >>> 8;
+  buf[at + 2] = x >>> 16;
+  buf[at + 3] = x >>> 24;
+};

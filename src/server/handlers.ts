@@ -4,6 +4,8 @@
  * identity. Function handlers are called directly. Either way a synchronous answer costs no
  * stream at all.
  */
+// The global Buffer of an ES module is a getter on globalThis, paid at every use: these run per access.
+import { Buffer } from 'node:buffer';
 import {
   NEVER,
   Observable,

@@ -2,6 +2,8 @@
  * Region access dispatch. Every bound a handler relies on is checked here first: the region
  * exists, [offset, offset + count) lies inside it, and it allows the access.
  */
+// The global Buffer of an ES module is a getter on globalThis, paid at every use: these run per access.
+import { Buffer } from 'node:buffer';
 import { isObservable, map } from 'rxjs';
 import { RegionFlags } from '../protocol/constants.js';
 import { Errno } from '../protocol/errno.js';
@@ -20,6 +22,12 @@ const within = (offset: number, length: number, area: { offset: number; size: nu
 
 const touches = (offset: number, length: number, area: { offset: number; size: number }): boolean =>
   offset < area.offset + area.size && area.offset < offset + length;
+
+/** The first overlay the access touches (a loop: find() would cost a closure per access). */
+const touchedOverlay = <T extends { offset: number; size: number }>(overlays: readonly T[], offset: number, length: number): T | undefined => {
+  for (const o of overlays) if (touches(offset, length, o)) return o;
+  return undefined;
+};
 
 /** Plain memory access to a buffer. */
 const memoryAccess = (state: DeviceState, bytes: Buffer, a: RegionAccess): AccessOutcome => {
@@ -75,7 +83,7 @@ export const accessRegion = (rt: Runtime, state: DeviceState, a: RegionAccess): 
   const entry = checkBounds(rt.device.regions[a.region], a);
   const length = lengthOf(a);
   if (length === 0) return a.kind === 'read' ? { state, data: Buffer.alloc(0) } : { state };
-  const overlay = entry.overlays.find((o) => touches(a.offset, length, o));
+  const overlay = touchedOverlay(entry.overlays, a.offset, length);
   if (overlay) return msixAccess(rt, state, overlay, a);
   switch (entry.backing.kind) {
     case 'config':

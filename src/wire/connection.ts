@@ -1,3 +1,5 @@
+// The global Buffer of an ES module is a getter on globalThis, paid at every use: these run per message.
+import { Buffer } from 'node:buffer';
 import { Observable, Subject, share } from 'rxjs';
 import { HEADER_SIZE } from '../protocol/constants.js';
 import { writeHeaderFields } from '../protocol/header.js';
@@ -20,8 +22,7 @@ const DIRECT_READ_THRESHOLD = 32 * 1024;
 
 /**
  * Messages of this many bytes or more are written at once rather than gathered with the messages
- * around them: gathering saves them nothing, and so their payload pieces are never referenced after
- * send() returns (a sender may hand over views of memory it will change or unmap later).
+ * around them: gathering (a copy) saves them nothing.
  */
 export const SEND_AT_ONCE_BYTES = 64 * 1024;
 
@@ -31,6 +32,15 @@ export const SEND_AT_ONCE_BYTES = 64 * 1024;
  * would otherwise make us queue without end; past this the connection is closed.
  */
 export const DEFAULT_MAX_QUEUED_BYTES = 64 << 20;
+
+/**
+ * The buffer small messages are gathered into starts at this size and doubles, as far as
+ * GATHER_MAX_BYTES, when a turn gathers more; a turn that gathers more than that is written in
+ * several sendmsgs. The channel copies what the socket does not take, so the buffer is reused at
+ * once: a gathered message costs a copy into it, not a header Buffer of its own and a join.
+ */
+const GATHER_MIN_BYTES = 4096;
+const GATHER_MAX_BYTES = 256 * 1024;
 
 // The queue is looked at on every large send and on every QUEUE_CHECK_EVERY-th small one (a native
 // property read each time); small messages can outgrow the bound by at most that many between looks.
@@ -45,8 +55,8 @@ export interface Connection {
   readonly frames$: Observable<Frame>;
   /**
    * Sends a message (never blocks; queued natively when the socket is full). Throws ClosedError
-   * after close. Payload pieces of a message of SEND_AT_ONCE_BYTES or more are not referenced
-   * after it returns; smaller ones may be until the current task's microtasks have run.
+   * after close. Its payload pieces are not referenced after it returns (a small message is
+   * copied where it is gathered), so the sender may reuse them.
    */
   send(message: OutgoingMessage): void;
   /** Every message sent or received; costs nothing while nobody subscribes. */
@@ -90,9 +100,13 @@ const asDisconnect = (err: unknown): DisconnectedError =>
 export const connection = (channel: Channel, options: ConnectionOptions): Connection => {
   const trace = new Subject<TraceEvent>();
   let closed = false;
-  let batch: Buffer[] = [];
-  // Kept as a running total: a coalescing client reads queuedBytes for every posted write.
-  let batchBytes = 0;
+  // Small messages gathered for one sendmsg, copied one after the other (allocated on first use).
+  let gather: Buffer | undefined;
+  let gathered = 0;
+  // The channel's queued bytes as read during the current gathering: they change only when we send,
+  // which a gathering never does until it ends (the socket drains on later turns of the loop), and
+  // a coalescing client asks for them with every posted write. -1: not read since it began.
+  let channelQueued = -1;
   let batching = false;
   // Reads of the socket so far, and the count when a message last went out at once.
   let reads = 0;
@@ -105,13 +119,26 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
 
   const flush = () => {
     batching = false;
-    if (batch.length === 0 || closed) return;
-    // One sendmsg for the whole batch; a long batch is joined to stay far below IOV_MAX.
-    const out = batch.length > 64 ? [Buffer.concat(batch, batchBytes)] : batch;
-    batch = [];
-    batchBytes = 0;
-    channel.send(out);
+    if (gathered === 0 || closed) return;
+    const out = gather!.subarray(0, gathered);
+    gathered = 0;
+    channelQueued = -1;
+    channel.send([out]);
     watchQueue(true);
+  };
+
+  // Room for `size` more gathered bytes: a larger buffer while it may grow, else what is gathered goes out first.
+  const roomFor = (size: number): Buffer => {
+    if (gather !== undefined && gathered + size <= gather.length) return gather;
+    if (gathered + size <= GATHER_MAX_BYTES) {
+      let length = gather?.length ?? GATHER_MIN_BYTES;
+      while (length < gathered + size) length *= 2;
+      const grown = Buffer.allocUnsafeSlow(Math.min(length, GATHER_MAX_BYTES));
+      if (gathered > 0) gather!.copy(grown, 0, 0, gathered);
+      return (gather = grown);
+    }
+    flush();
+    return roomFor(size);
   };
 
   const maxQueued = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
@@ -180,15 +207,20 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     if (trace.observed) trace.next(traceOf('out', { ...message, size, error: message.error ?? 0 }, fds?.length ?? 0, joined(payload)));
     const withFds = fds !== undefined && fds.length > 0;
     if (!withFds && size < SEND_AT_ONCE_BYTES && (reading || sentAtRead === reads)) {
-      // Gathered: its header must live until the flush.
-      const own = Buffer.allocUnsafe(HEADER_SIZE);
-      writeHeader(own, message, size);
-      batch.push(own);
+      // Gathered: copied, header and payload, behind what was gathered before it.
+      if (gathered === 0) channelQueued = -1;
+      const into = roomFor(size);
+      writeHeaderFields(into, gathered, message.id, message.command, size, message.flags, message.error ?? 0);
+      let at = gathered + HEADER_SIZE;
       if (payload !== undefined) {
-        if (Buffer.isBuffer(payload)) batch.push(payload);
-        else for (const piece of payload) batch.push(piece);
+        if (Buffer.isBuffer(payload)) into.set(payload, at);
+        else
+          for (const piece of payload) {
+            into.set(piece, at);
+            at += piece.length;
+          }
       }
-      batchBytes += size;
+      gathered += size;
       // Sent while a read is handled: flushed when the read's frames are done, with no microtask.
       if (!batching && !reading) {
         batching = true;
@@ -210,8 +242,8 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     if (channel.fd < 0) return;
     flush();
     closed = true;
-    batch = [];
-    batchBytes = 0;
+    gathered = 0;
+    gather = undefined;
     channel.close();
     trace.complete();
   };
@@ -229,7 +261,9 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     send,
     trace$: trace.asObservable(),
     get queuedBytes() {
-      return channel.queuedBytes + batchBytes;
+      if (gathered === 0) return channel.queuedBytes;
+      if (channelQueued < 0) channelQueued = channel.queuedBytes;
+      return channelQueued + gathered;
     },
     close,
     get closed() {

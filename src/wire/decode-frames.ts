@@ -1,3 +1,5 @@
+// The global Buffer of an ES module is a getter on globalThis, paid at every use: these run per message.
+import { Buffer } from 'node:buffer';
 import { Observable, type OperatorFunction } from 'rxjs';
 import { HEADER_SIZE, commandName } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
@@ -52,6 +54,8 @@ export interface Framer {
  */
 // Shared by every frame without a payload (most replies): nothing to view, nothing to allocate.
 const NO_PAYLOAD = Buffer.alloc(0);
+// Shared by every frame that brought no fds (nearly all): frozen, as no one may add to it.
+const NO_FDS: readonly number[] = Object.freeze([]);
 
 /** The payload of the message of `size` bytes at `at` of `buf`: a view, or NO_PAYLOAD when empty. */
 const payloadOf = (buf: Buffer, at: number, size: number): Buffer =>
@@ -96,14 +100,17 @@ export const framer = (options: DecodeFramesOptions, emit: (frame: Frame) => voi
     while (buf.length - at >= HEADER_SIZE) {
       const header = checked(buf, at);
       if (buf.length - at < header.size) break;
-      const own = frames.length === 0 ? carryFds : [];
+      const own = frames.length === 0 && carryFds.length > 0 ? carryFds : NO_FDS;
       frames.push({ header, payload: payloadOf(buf, at, header.size), fds: own });
       at += header.size;
     }
     if (frames.length > 0) carryFds = [];
     const rest = buf.subarray(at);
     if (rest.length > 0) carryFds.push(...fds);
-    else (frames[frames.length - 1]!.fds as number[]).push(...fds);
+    else if (fds.length > 0) {
+      const last = frames[frames.length - 1]!;
+      frames[frames.length - 1] = { ...last, fds: [...last.fds, ...fds] };
+    }
     for (const frame of frames) emit(frame);
     return rest;
   };

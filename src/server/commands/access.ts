@@ -1,4 +1,6 @@
 /** REGION_READ, REGION_WRITE and REGION_WRITE_MULTI. */
+// The global Buffer of an ES module is a getter on globalThis, paid at every use: these run per access.
+import { Buffer } from 'node:buffer';
 import { Observable, catchError, concatMap, isObservable, last, map, of } from 'rxjs';
 import { decodeRegionReadRequest, decodeRegionWriteRequest, encodeRegionAccessFast } from '../../protocol/region-access.js';
 import { decodeWriteMultiRequest, encodeWriteMultiReply, type WriteMultiEntry } from '../../protocol/write-multi.js';
@@ -38,7 +40,9 @@ export const regionWrite: CommandHandler = (rt, state, frame) => {
   frame.release?.();
   // A posted write gets no reply: nothing to encode.
   const payload = isNoReply(frame.header) ? undefined : encodeRegionAccessFast(req.offset, req.region, req.count);
-  return then(accessRegion(rt, state, access), (o): Outcome => ({ state: o.state, payload }));
+  // Not through then(): a closure per write, for the rare handler that answers with an Observable.
+  const answer = accessRegion(rt, state, access);
+  return isObservable(answer) ? answer.pipe(map((o): Outcome => ({ state: o.state, payload }))) : { state: answer.state, payload };
 };
 
 /** Progress through the entries of a REGION_WRITE_MULTI. */
