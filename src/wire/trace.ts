@@ -1,4 +1,5 @@
 import { HeaderFlags, MessageType, commandName } from '../protocol/constants.js';
+import type { FdInfo } from '../protocol/fd-info.js';
 import type { Header } from '../protocol/header.js';
 
 /** One message sent or received, decoded for monitoring (fields as in QEMU's trace events). */
@@ -19,6 +20,10 @@ export interface TraceEvent {
   readonly timestamp: number;
   /** The message's payload, to decode fields from; read it during the callback (it may be a view of a buffer reused later). */
   readonly payload?: Buffer;
+  /** What each fd is, when the tracer looked (the tap does, and captures keep it). */
+  readonly fdInfo?: readonly FdInfo[];
+  /** The socket it went over when a twin socket is in use ('main' when absent). */
+  readonly link?: 'main' | 'twin';
 }
 
 const origin = Date.now() - performance.now();
@@ -54,6 +59,7 @@ export const formatTrace = (e: TraceEvent): string => {
     e.noReply ? 'no_reply' : '',
     e.errno ? `errno=${e.errno}` : '',
     e.fdCount ? `fds=${e.fdCount}` : '',
+    e.link === 'twin' ? 'link=twin' : '',
   ].filter(Boolean);
   return `${time} ${arrow} ${e.type.padEnd(7)} id=0x${e.id.toString(16).padStart(4, '0')} ${e.commandName} size=0x${e.size.toString(16)} flags=0x${e.flags.toString(16)}${extra.length ? ' ' + extra.join(' ') : ''}`;
 };
