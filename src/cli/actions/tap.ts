@@ -1,0 +1,74 @@
+/**
+ * What `vfio-user tap --listen A --connect B` does: relays every client of A to the server at B,
+ * printing each message live in the trace format (filtered), writing them all to a pcapng capture
+ * with --pcap, until SIGINT or SIGTERM.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { filter, lastValueFrom, merge, share, takeUntil, tap } from 'rxjs';
+import { captureWriter } from '../../capture/index.js';
+import { selectMessages } from '../../operators/index.js';
+import { errnoName } from '../../protocol/index.js';
+import { signal$ } from '../../server/index.js';
+import { tap$, type TapEvent, type TapListening, type TapMessage } from '../../tap/index.js';
+import { CliError, errnoText } from '../errors.js';
+import { traceLine } from '../format/payload.js';
+import type { TapFlags } from '../options.js';
+import { print, printError } from '../output.js';
+import { selectionOf } from '../select.js';
+
+type Note = Exclude<TapEvent | TapListening, TapMessage>;
+
+const note = (e: Note, flags: TapFlags): void => {
+  switch (e.kind) {
+    case 'listening':
+      return print(`# tap listening on ${flags.listen}, relaying each client to ${flags.connect}`);
+    case 'connected':
+      return print(`# session ${e.session}: a client connected; the tap connected to the server`);
+    case 'closed':
+      print(`# session ${e.session} ended: ${e.reason}`);
+      // A conversation the tap had to cut is worth a line where errors go, too.
+      if (e.corrupt) printError(`vfio-user tap: session ${e.session}: ${e.reason}`);
+  }
+};
+
+/** The capture file, opened before the tap listens (an unwritable path fails at once). */
+const openCapture = async (file: string): Promise<WriteStream> => {
+  const stream = createWriteStream(file);
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', (err: NodeJS.ErrnoException) => reject(new CliError(`cannot write ${file}: ${err.code ?? err.message}`)));
+  });
+  return stream;
+};
+
+const listenFailure = (err: unknown, path: string): unknown => {
+  const e = err as { code?: unknown; errno?: unknown };
+  if (e.code !== 'ERR_VFIO_USER_NATIVE' || typeof e.errno !== 'number') return err;
+  return new CliError(`cannot listen on ${path}: ${errnoText(errnoName(e.errno))}`);
+};
+
+/** Runs the tap until a signal; the capture is complete on disk when it resolves. */
+export const runTap = async (flags: TapFlags): Promise<void> => {
+  const selection = selectionOf(flags);
+  const pcap = flags.pcap === undefined ? undefined : await openCapture(flags.pcap);
+  const capture = pcap && captureWriter((block) => pcap.write(block));
+  // Notes subscribe first (see the merge below): the first subscription starts the tap, and `listening` comes at once.
+  const events$ = tap$({ listen: { socketPath: flags.listen }, connect: flags.connect }).pipe(share());
+  const messages$ = events$.pipe(
+    filter((e): e is TapMessage => e.kind === 'message'),
+    tap((e) => capture?.(e)),
+    selectMessages(selection),
+    tap((e) => flags.quiet || print(traceLine(e))),
+  );
+  const notes$ = events$.pipe(
+    filter((e): e is Note => e.kind !== 'message'),
+    tap((e) => note(e, flags)),
+  );
+  try {
+    await lastValueFrom(merge(notes$, messages$).pipe(takeUntil(signal$('SIGTERM', 'SIGINT'))), { defaultValue: undefined });
+  } catch (err) {
+    throw listenFailure(err, flags.listen);
+  } finally {
+    if (pcap) await new Promise<void>((resolve) => pcap.end(resolve));
+  }
+};
