@@ -2,9 +2,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ReplaySubject, filter, firstValueFrom, type Subscription } from 'rxjs';
-import { serve, type PciDevice, type ServerEvent } from '../../src/server/index.js';
-import { tap$, type TapEvent, type TapListening, type TapOptions } from '../../src/tap/index.js';
+import { ReplaySubject, Subject, filter, firstValueFrom, type Observable, type Subscription } from 'rxjs';
+import { serve, type PciDevice, type ServeOptions, type ServerEvent } from '../../src/server/index.js';
+import { tap$, type TapEvent, type TapListening, type TapMessage, type TapOptions } from '../../src/tap/index.js';
 import type { TraceEvent } from '../../src/wire/trace.js';
 
 /** A message as compared between the sides: every header field, the fd count and the payload bytes. */
@@ -24,6 +24,8 @@ export interface Tapped {
   readonly tapEvents: (TapEvent | TapListening)[];
   /** The tap's messages as keys, taken as they came. */
   readonly tapKeys: string[];
+  /** The tap's messages as they come (hot). */
+  readonly messages$: Observable<TapMessage>;
   /** Resolves with the tap's `closed` event of conversation `session`. */
   closed(session?: number): Promise<Extract<TapEvent, { kind: 'closed' }>>;
   stopServer(): void;
@@ -31,14 +33,20 @@ export interface Tapped {
 }
 
 /** Serves `device` and puts a tap in front of it (started once both are listening). */
-export const tapped = async (device: PciDevice, options: TapOptions = {}): Promise<Tapped> => {
+export const tapped = async (device: PciDevice, options: TapOptions = {}, serveOptions: ServeOptions = {}): Promise<Tapped> => {
   const dir = mkdtempSync(path.join(tmpdir(), 'vfio-user-tap-'));
   const serverPath = path.join(dir, 'server.sock');
   const tapPath = path.join(dir, 'tap.sock');
   const serverKeys: string[] = [];
   const serverEvents: ServerEvent[] = [];
   const served = new ReplaySubject<ServerEvent>();
-  const server: Subscription = serve(device, { socketPath: serverPath }, { onTrace: (e) => serverKeys.push(key(e, true)) }).subscribe({
+  const server: Subscription = serve(device, { socketPath: serverPath }, {
+    ...serveOptions,
+    onTrace: (e) => {
+      serverKeys.push(key(e, true));
+      serveOptions.onTrace?.(e);
+    },
+  }).subscribe({
     next: (e) => {
       serverEvents.push(e);
       served.next(e);
@@ -47,12 +55,16 @@ export const tapped = async (device: PciDevice, options: TapOptions = {}): Promi
   await firstValueFrom(served.pipe(filter((e) => e.kind === 'listening')));
   const tapEvents: (TapEvent | TapListening)[] = [];
   const tapKeys: string[] = [];
+  const messages = new Subject<TapMessage>();
   const seen = new ReplaySubject<TapEvent | TapListening>();
   const tap = tap$({ listen: { socketPath: tapPath }, connect: serverPath }, options).subscribe({
     next: (e) => {
       // Keys are taken now: payloads are views of buffers the socket layer may reuse.
       tapEvents.push(e);
-      if (e.kind === 'message') tapKeys.push(key(e));
+      if (e.kind === 'message') {
+        tapKeys.push(key(e));
+        messages.next(e);
+      }
       seen.next(e);
     },
   });
@@ -65,6 +77,7 @@ export const tapped = async (device: PciDevice, options: TapOptions = {}): Promi
     serverEvents,
     tapEvents,
     tapKeys,
+    messages$: messages.asObservable(),
     closed: (session = 1) =>
       firstValueFrom(seen.pipe(filter((e): e is Extract<TapEvent, { kind: 'closed' }> => e.kind === 'closed' && e.session === session))),
     stopServer: () => server.unsubscribe(),

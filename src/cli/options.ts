@@ -42,6 +42,7 @@ export interface ServeFlags {
   readonly verbose?: boolean;
   readonly trace?: boolean;
   readonly queue?: boolean;
+  readonly metrics?: string;
   readonly vendorId?: string;
   readonly deviceId?: string;
 }

@@ -1,16 +1,17 @@
 /**
  * What `vfio-user tap --listen A --connect B` does: relays every client of A to the server at B,
  * printing each message live in the trace format (filtered), writing them all to a pcapng capture
- * with --pcap, until SIGINT or SIGTERM.
+ * with --pcap and counting them for Prometheus with --metrics, until SIGINT or SIGTERM.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { filter, lastValueFrom, merge, share, takeUntil, tap } from 'rxjs';
+import { EMPTY, filter, lastValueFrom, merge, share, takeUntil, tap } from 'rxjs';
 import { captureWriter } from '../../capture/index.js';
 import { selectMessages } from '../../operators/index.js';
 import { errnoName } from '../../protocol/index.js';
 import { signal$ } from '../../server/index.js';
 import { tap$, type TapEvent, type TapListening, type TapMessage } from '../../tap/index.js';
 import { CliError, errnoText } from '../errors.js';
+import { cliMetrics } from '../metrics.js';
 import { traceLine } from '../format/payload.js';
 import type { TapFlags } from '../options.js';
 import { print, printError } from '../output.js';
@@ -52,11 +53,15 @@ export const runTap = async (flags: TapFlags): Promise<void> => {
   const selection = selectionOf(flags);
   const pcap = flags.pcap === undefined ? undefined : await openCapture(flags.pcap);
   const capture = pcap && captureWriter((block) => pcap.write(block));
+  const metrics = flags.metrics === undefined ? undefined : cliMetrics(flags.metrics, 'tap', (l) => print(`# metrics at ${l.url}`));
   // Notes subscribe first (see the merge below): the first subscription starts the tap, and `listening` comes at once.
   const events$ = tap$({ listen: { socketPath: flags.listen }, connect: flags.connect }).pipe(share());
   const messages$ = events$.pipe(
     filter((e): e is TapMessage => e.kind === 'message'),
-    tap((e) => capture?.(e)),
+    tap((e) => {
+      capture?.(e);
+      metrics?.feed(e);
+    }),
     selectMessages(selection),
     tap((e) => flags.quiet || print(traceLine(e))),
   );
@@ -65,7 +70,7 @@ export const runTap = async (flags: TapFlags): Promise<void> => {
     tap((e) => note(e, flags)),
   );
   try {
-    await lastValueFrom(merge(notes$, messages$).pipe(takeUntil(signal$('SIGTERM', 'SIGINT'))), { defaultValue: undefined });
+    await lastValueFrom(merge(notes$, messages$, metrics?.run$ ?? EMPTY).pipe(takeUntil(signal$('SIGTERM', 'SIGINT'))), { defaultValue: undefined });
   } catch (err) {
     throw listenFailure(err, flags.listen);
   } finally {

@@ -22,6 +22,7 @@ export const serveCommand = (): Command =>
     .option('--trace', 'print every message exchanged with clients, decoded, as monitor does')
     .option('--vendor-id <id>', 'a sample\'s PCI vendor id instead of its default (e.g. 0x1234)')
     .option('--device-id <id>', 'a sample\'s PCI device id instead of its default')
+    .option('--metrics <host:port>', 'serve Prometheus metrics (messages, errors, latency, posted writes, DMA bytes, interrupts, DMA maps) at http://HOST:PORT/metrics')
     .option('--queue', 'keep a client that connects while another is served waiting (default: refuse it with EBUSY)')
     .addHelpText('after', `\nSample devices:\n${deviceList}\n\nA module exports its device as \`default\` or \`device\`: a PciDevice (made with pciDevice()),
 or a function that returns one.\n\ndma-engine and ram default to ids in the range QEMU documents as free for experimental use

@@ -10,6 +10,7 @@ export const tapCommand = (): Command =>
       .requiredOption('--listen <path>', 'create a socket here (mode 0600) for the client to connect to')
       .requiredOption('--connect <path>', 'the server\'s socket, connected to once per client')
       .option('--pcap <file>', 'write every message to this pcapng file as it goes (open it with dissector/vfio-user.lua)')
+      .option('--metrics <host:port>', 'serve Prometheus metrics of the traffic at http://HOST:PORT/metrics (:PORT for 127.0.0.1)')
       .option('-q, --quiet', 'print no message lines (notes only)'),
   )
     .addHelpText(
