@@ -13,10 +13,11 @@ import { dma } from './dma.js';
 import { maps } from './maps.js';
 import { memory } from './memory.js';
 import { region } from './region.js';
+import { tapBench } from './tap.js';
 import { transport } from './transport.js';
 
 /** Every benchmark; adding one is its import above and its name here. */
-const registry: readonly Benchmark[] = [transport, region, dma, maps, memory, cli, devices];
+const registry: readonly Benchmark[] = [transport, region, dma, maps, memory, cli, devices, tapBench];
 
 const main = async () => {
   const { names, options } = benchArgs();

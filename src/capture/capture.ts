@@ -14,9 +14,9 @@ export type CapturableEvent = TraceEvent & { readonly session?: number; readonly
 export type CapturedMessage = TraceEvent & { readonly session: number; readonly link: 'main' | 'twin' };
 
 /** The message's bytes: its header exactly (the raw one when the event has it) and its payload. */
-const bytesOf = (e: CapturableEvent): Buffer => {
+const bytesOf = (e: CapturableEvent): Buffer[] => {
   const header = encodeHeader(e.header ?? { id: e.id, command: e.command, size: e.size, flags: e.flags, error: e.errno });
-  return e.payload && e.payload.length > 0 ? Buffer.concat([header, e.payload]) : header;
+  return e.payload && e.payload.length > 0 ? [header, e.payload] : [header];
 };
 
 /**

@@ -82,18 +82,37 @@ export interface CapturedPacket {
   readonly fdInfo: readonly FdInfo[];
 }
 
-/** An Enhanced Packet Block for one message. */
-export const encodeEnhancedPacket = (p: CapturedPacket): Buffer => {
-  const body = Buffer.alloc(20 + pad4(p.data.length));
-  body.writeUInt32LE(p.interfaceId, 0);
-  body.writeUInt32LE(Number(p.timestampUs >> 32n), 4);
-  body.writeUInt32LE(Number(p.timestampUs & 0xffffffffn), 8);
-  body.writeUInt32LE(p.data.length, 12);
-  body.writeUInt32LE(p.data.length, 16);
-  p.data.copy(body, 20);
-  const flags = Buffer.alloc(4);
-  flags.writeUInt32LE(p.direction === 'in' ? EpbDirection.INBOUND : EpbDirection.OUTBOUND, 0);
-  const options = [option(OptionCode.EPB_FLAGS, flags)];
-  if (p.fdInfo.length > 0) options.push(option(OptionCode.COMMENT, Buffer.from(`fds=${formatFdList(p.fdInfo)}`)));
-  return block(BlockType.ENHANCED_PACKET, body, options);
+/**
+ * An Enhanced Packet Block for one message, built in one allocation (a capture writes one per
+ * message as the tap forwards). `data` may come in pieces (a header and a payload).
+ */
+export const encodeEnhancedPacket = (p: CapturedPacket | (Omit<CapturedPacket, 'data'> & { readonly data: readonly Buffer[] })): Buffer => {
+  const pieces = Buffer.isBuffer(p.data) ? [p.data] : p.data;
+  const length = pieces.reduce((n, b) => n + b.length, 0);
+  const comment = p.fdInfo.length > 0 ? Buffer.from(`fds=${formatFdList(p.fdInfo)}`) : undefined;
+  const total = 8 + 20 + pad4(length) + 8 + (comment ? 4 + pad4(comment.length) : 0) + 4 + 4;
+  const buf = Buffer.alloc(total);
+  buf.writeUInt32LE(BlockType.ENHANCED_PACKET, 0);
+  buf.writeUInt32LE(total, 4);
+  buf.writeUInt32LE(p.interfaceId, 8);
+  buf.writeUInt32LE(Number(p.timestampUs >> 32n), 12);
+  buf.writeUInt32LE(Number(p.timestampUs & 0xffffffffn), 16);
+  buf.writeUInt32LE(length, 20);
+  buf.writeUInt32LE(length, 24);
+  let at = 28;
+  for (const piece of pieces) at += piece.copy(buf, at);
+  at = 28 + pad4(length);
+  buf.writeUInt16LE(OptionCode.EPB_FLAGS, at);
+  buf.writeUInt16LE(4, at + 2);
+  buf.writeUInt32LE(p.direction === 'in' ? EpbDirection.INBOUND : EpbDirection.OUTBOUND, at + 4);
+  at += 8;
+  if (comment) {
+    buf.writeUInt16LE(OptionCode.COMMENT, at);
+    buf.writeUInt16LE(comment.length, at + 2);
+    comment.copy(buf, at + 4);
+    at += 4 + pad4(comment.length);
+  }
+  // Then opt_endofopt (zeros, as allocated) and the total length again.
+  buf.writeUInt32LE(total, total - 4);
+  return buf;
 };

@@ -6,10 +6,11 @@
  */
 import type { Unsubscribable } from 'rxjs';
 import { Command, HeaderFlags, MessageType, commandName } from '../protocol/constants.js';
-import { describePayload } from '../protocol/describe.js';
+import { describePayload, type PayloadFields } from '../protocol/describe.js';
 import { DisconnectedError, LimitError, ProtocolError } from '../protocol/errors.js';
 import type { FdInfo } from '../protocol/fd-info.js';
 import type { Frame } from '../protocol/frame.js';
+import type { Header } from '../protocol/header.js';
 import { describeFd } from '../native/fd-info.js';
 import { native as defaultNative } from '../native/index.js';
 import type { Channel, Native } from '../native/types.js';
@@ -33,6 +34,53 @@ export interface RelayOptions {
   readonly session?: number;
   /** The native layer (default: the addon). */
   readonly native?: Native;
+}
+
+/**
+ * A message the tap passed on. A class, so that its payload is decoded only when `fields` is read
+ * (a capture or a counter never needs it) and no function is made per message.
+ */
+class Message implements TapMessage {
+  readonly kind = 'message' as const;
+  readonly direction: 'in' | 'out';
+  readonly id: number;
+  readonly command: number;
+  readonly commandName: string;
+  readonly type: 'command' | 'reply';
+  readonly size: number;
+  readonly flags: number;
+  readonly noReply: boolean;
+  readonly errno: number;
+  readonly fdCount: number;
+  readonly forwardedAt: number;
+  #fields: PayloadFields | undefined;
+
+  constructor(
+    readonly session: number,
+    readonly from: Side,
+    readonly link: 'main' | 'twin',
+    readonly header: Header,
+    readonly payload: Buffer,
+    readonly fdInfo: readonly FdInfo[],
+    readonly timestamp: number,
+  ) {
+    const h = header;
+    this.direction = from === 'client' ? 'out' : 'in';
+    this.id = h.id;
+    this.command = h.command;
+    this.commandName = commandName(h.command);
+    this.type = (h.flags & HeaderFlags.TYPE_MASK) === MessageType.REPLY ? 'reply' : 'command';
+    this.size = h.size;
+    this.flags = h.flags;
+    this.noReply = (h.flags & HeaderFlags.NO_REPLY) !== 0;
+    this.errno = (h.flags & HeaderFlags.ERROR) !== 0 ? h.error : 0;
+    this.fdCount = fdInfo.length;
+    this.forwardedAt = traceNow();
+  }
+
+  get fields(): PayloadFields {
+    return (this.#fields ??= describePayload(this.command, this.type === 'reply', this.payload));
+  }
 }
 
 /** Where a relay reports. */
@@ -92,17 +140,8 @@ export const relay = (client: Channel, server: Channel, options: RelayOptions, s
       return theirs;
     });
 
-  const report = (f: Frame, from: Side, on: 'main' | 'twin', fdInfo: readonly FdInfo[], timestamp: number) => {
-    const h = f.header;
-    const reply = (h.flags & HeaderFlags.TYPE_MASK) === MessageType.REPLY;
-    sink.message({
-      kind: 'message', session, from, link: on, header: h,
-      direction: from === 'client' ? 'out' : 'in', id: h.id, command: h.command, commandName: commandName(h.command),
-      type: reply ? 'reply' : 'command', size: h.size, flags: h.flags, noReply: (h.flags & HeaderFlags.NO_REPLY) !== 0,
-      errno: (h.flags & HeaderFlags.ERROR) !== 0 ? h.error : 0, fdCount: fdInfo.length, fdInfo, timestamp,
-      payload: f.payload, fields: describePayload(h.command, reply, f.payload), forwardedAt: traceNow(),
-    });
-  };
+  const report = (f: Frame, from: Side, on: 'main' | 'twin', fdInfo: readonly FdInfo[], timestamp: number) =>
+    sink.message(new Message(session, from, on, f.header, f.payload, fdInfo, timestamp));
 
   const forward = (f: Frame, to: Connection, from: Side, on: 'main' | 'twin') => {
     const timestamp = reporting ? traceNow() : 0;

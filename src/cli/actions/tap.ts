@@ -3,9 +3,8 @@
  * printing each message live in the trace format (filtered), writing them all to a pcapng capture
  * with --pcap and counting them for Prometheus with --metrics, until SIGINT or SIGTERM.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { EMPTY, filter, lastValueFrom, merge, share, takeUntil, tap } from 'rxjs';
-import { captureWriter } from '../../capture/index.js';
+import { captureWriter, openCaptureFile, type CaptureFile } from '../../capture/index.js';
 import { selectMessages } from '../../operators/index.js';
 import { errnoName } from '../../protocol/index.js';
 import { signal$ } from '../../server/index.js';
@@ -33,14 +32,8 @@ const note = (e: Note, flags: TapFlags): void => {
 };
 
 /** The capture file, opened before the tap listens (an unwritable path fails at once). */
-const openCapture = async (file: string): Promise<WriteStream> => {
-  const stream = createWriteStream(file);
-  await new Promise<void>((resolve, reject) => {
-    stream.once('open', () => resolve());
-    stream.once('error', (err: NodeJS.ErrnoException) => reject(new CliError(`cannot write ${file}: ${err.code ?? err.message}`)));
-  });
-  return stream;
-};
+const openCapture = (file: string): Promise<CaptureFile> =>
+  openCaptureFile(file).catch((err: NodeJS.ErrnoException) => Promise.reject(new CliError(`cannot write ${file}: ${err.code ?? err.message}`)));
 
 const listenFailure = (err: unknown, path: string): unknown => {
   const e = err as { code?: unknown; errno?: unknown };
@@ -55,7 +48,9 @@ export const runTap = async (flags: TapFlags): Promise<void> => {
   const capture = pcap && captureWriter((block) => pcap.write(block));
   const metrics = flags.metrics === undefined ? undefined : cliMetrics(flags.metrics, 'tap', (l) => print(`# metrics at ${l.url}`));
   // Notes subscribe first (see the merge below): the first subscription starts the tap, and `listening` comes at once.
-  const events$ = tap$({ listen: { socketPath: flags.listen }, connect: flags.connect }).pipe(share());
+  // With nothing to print, capture or count, the tap only forwards: no fd is described, no payload decoded.
+  const messages = !flags.quiet || capture !== undefined || metrics !== undefined;
+  const events$ = tap$({ listen: { socketPath: flags.listen }, connect: flags.connect }, { messages }).pipe(share());
   const messages$ = events$.pipe(
     filter((e): e is TapMessage => e.kind === 'message'),
     tap((e) => {
@@ -74,6 +69,6 @@ export const runTap = async (flags: TapFlags): Promise<void> => {
   } catch (err) {
     throw listenFailure(err, flags.listen);
   } finally {
-    if (pcap) await new Promise<void>((resolve) => pcap.end(resolve));
+    await pcap?.close();
   }
 };
