@@ -10,7 +10,7 @@ import { openDevice } from '../../src/client/index.js';
 import { native, type Channel } from '../../src/native/index.js';
 import * as p from '../../src/protocol/index.js';
 import { dmaEngineDevice } from '../../src/samples/index.js';
-import { tap$, type TapEvent, type TapListening } from '../../src/tap/index.js';
+import { relay$, tap$, type TapEvent, type TapListening } from '../../src/tap/index.js';
 import { tapped, until } from './fixtures.js';
 
 /** A whole message as bytes: header and payload. */
@@ -153,6 +153,39 @@ test('a server that cannot be reached closes the client with the reason', async 
     sub.unsubscribe();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+
+test('a twin socket the tap cannot relay (no fds left) closes both sides, says why, and leaks no fd', async () => {
+  const before = native.openFdCount();
+  const [clientEnd, clientPeer] = native.socketpair();
+  const [serverEnd, serverPeer] = native.socketpair();
+  const exhausted = { ...native, socketpair: (): [number, number] => { throw new p.NativeError('socketpair', 24); } };
+  const events: TapEvent[] = [];
+  const client = native.channelFromFd(clientPeer);
+  const server = native.channelFromFd(serverPeer);
+  const clientGot = rawPeer(client);
+  const serverGot = rawPeer(server);
+  const sub = relay$(native.channelFromFd(clientEnd), native.channelFromFd(serverEnd), { native: exhausted }).subscribe((e) => events.push(e));
+  try {
+    client.send([message(1, p.Command.VERSION, 0, version)]);
+    await until(() => serverGot.bytes.length >= 16, 'the server to get VERSION');
+    const [twinA, twinB] = native.socketpair();
+    server.send([message(1, p.Command.VERSION, 1, version)], [twinA]);
+    native.close(twinA);
+    await until(() => events.some((e) => e.kind === 'closed'), 'the tap to close');
+    const closed = events.find((e): e is Extract<TapEvent, { kind: 'closed' }> => e.kind === 'closed')!;
+    assert.is(closed.by, 'tap');
+    assert.match(closed.reason, /^cannot relay the twin socket: socketpair: EMFILE: the tap cannot pass the VERSION reply on faithfully, so it closed both sides$/);
+    await until(() => clientGot.ended && serverGot.ended, 'both sides to be closed');
+    assert.is(clientGot.bytes.length, 0, 'the reply was not passed on without its twin socket');
+    native.close(twinB);
+  } finally {
+    sub.unsubscribe();
+    client.close();
+    server.close();
+  }
+  assert.is(native.openFdCount(), before, 'every fd closed');
 });
 
 test.run();

@@ -83,6 +83,11 @@ class Message implements TapMessage {
   }
 }
 
+/** The tap could not set up its relay of the twin socket (no fds left, for one). */
+export class TwinSocketError extends Error {
+  readonly code = 'ERR_VFIO_USER_TAP_TWIN';
+}
+
 /** Where a relay reports. */
 export interface RelaySink {
   message(e: TapMessage): void;
@@ -130,15 +135,40 @@ export const relay = (client: Channel, server: Channel, options: RelayOptions, s
     sink.closed({ kind: 'closed', session, by, reason, corrupt, timestamp: traceNow() });
   };
 
-  // The twin socket: a pair of ours stands between the client and the server's end.
-  const twinned = (fds: readonly number[], toClose: number[]): number[] =>
-    fds.map((fd) => {
-      if (describeFd(fd).kind !== 'socket') return toClose.push(fd), fd;
-      const [mine, theirs] = n.socketpair();
-      link(n.channelFromFd(mine), n.channelFromFd(fd), 'twin');
-      toClose.push(theirs);
-      return theirs;
+  // The twin socket: a pair of ours stands between the client and the server's end. Every fd of
+  // the reply ends in `toClose` or with a channel, even when making the pair fails (EMFILE).
+  const twinned = (fds: readonly number[], toClose: number[]): number[] => {
+    let failure: unknown;
+    const out = fds.map((fd) => {
+      if (failure !== undefined || describeFd(fd).kind !== 'socket') return toClose.push(fd), fd;
+      let pair: [number, number] | undefined;
+      try {
+        pair = n.socketpair();
+        const mine = n.channelFromFd(pair[0]);
+        pair = [-1, pair[1]];
+        let server: Channel;
+        try {
+          server = n.channelFromFd(fd);
+        } catch (err) {
+          mine.close();
+          throw err;
+        }
+        link(mine, server, 'twin');
+      } catch (err) {
+        failure = err;
+        if (pair && pair[0] >= 0) n.close(pair[0]);
+        if (pair) n.close(pair[1]);
+        return toClose.push(fd), fd;
+      }
+      toClose.push(pair[1]);
+      return pair[1];
     });
+    if (failure !== undefined) {
+      for (const fd of toClose) n.close(fd);
+      throw new TwinSocketError(`cannot relay the twin socket: ${(failure as Error).message}`, { cause: failure });
+    }
+    return out;
+  };
 
   const report = (f: Frame, from: Side, on: 'main' | 'twin', fdInfo: readonly FdInfo[], timestamp: number) =>
     sink.message(new Message(session, from, on, f.header, f.payload, fdInfo, timestamp));
@@ -146,7 +176,14 @@ export const relay = (client: Channel, server: Channel, options: RelayOptions, s
   const forward = (f: Frame, to: Connection, from: Side, on: 'main' | 'twin') => {
     const timestamp = reporting ? traceNow() : 0;
     const toClose: number[] = [];
-    const fds = from === 'server' && f.fds.length > 0 && isVersionReply(f) ? twinned(f.fds, toClose) : f.fds;
+    let fds = f.fds;
+    if (from === 'server' && f.fds.length > 0 && isVersionReply(f)) {
+      try {
+        fds = twinned(f.fds, toClose);
+      } catch (err) {
+        return end('tap', `${(err as Error).message}: the tap cannot pass the VERSION reply on faithfully, so it closed both sides`, false);
+      }
+    }
     // Looked at before they are closed: the numbers mean nothing once they are.
     const fdInfo = reporting && fds.length > 0 ? fds.map(describeFd) : [];
     const h = f.header;
