@@ -2,7 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { firstValueFrom } from 'rxjs';
 import { guestMemory, openDevice, type ClientOptions, type Device, type Interrupt } from '../../src/client/index.js';
-import { DmaReg, DmaStatus, dmaEngineDevice } from '../../src/samples/index.js';
+import { DmaReg, DmaStatus, dmaEngineDevice, ramDevice } from '../../src/samples/index.js';
+import { native } from '../../src/native/index.js';
 import type { TapMessage } from '../../src/tap/index.js';
 import { key, tapped, until } from './fixtures.js';
 
@@ -139,6 +140,55 @@ test('serves the next client after one has gone (one upstream connection each)',
   } finally {
     t.close();
   }
+});
+
+test('passes large messages on whole (512 KiB region writes and reads, by message)', async () => {
+  const t = await tapped(ramDevice(1 << 20));
+  try {
+    const clientKeys: string[] = [];
+    // maxMsgFds 0: no region fd, so every access goes by REGION_READ/REGION_WRITE message.
+    const dev = await openDevice({ socketPath: t.tapPath, maxMsgFds: 0, onTrace: (e) => clientKeys.push(key(e)) });
+    const data = Buffer.from(Array.from({ length: 512 * 1024 }, (_, i) => (i * 31) & 0xff));
+    await dev.region(2).write(0x1000, data, { posted: false });
+    const back = await dev.region(2).read(0x1000, data.length);
+    assert.ok(back.equals(data), 'the bytes came back');
+    await dev.close();
+    await t.closed();
+    await until(() => t.serverKeys.length === clientKeys.length, 'the server trace to be complete');
+    assert.equal([...t.serverKeys].sort(), [...clientKeys].sort());
+    const sizes = t.tapEvents.flatMap((e) => (e.kind === 'message' && e.size > 0x10000 ? [e.commandName] : []));
+    assert.ok(sizes.includes('REGION_WRITE') && sizes.includes('REGION_READ'), `large frames went through: ${sizes.join(' ')}`);
+  } finally {
+    t.close();
+  }
+});
+
+test('with messages off it only forwards, and reports the end', async () => {
+  const t = await tapped(dmaEngineDevice(), { messages: false });
+  try {
+    const dev = await openDevice({ socketPath: t.tapPath });
+    assert.is(dev.config.vendorId, 0x1af4);
+    await dev.close();
+    await t.closed();
+    assert.equal(t.tapEvents.map((e) => e.kind), ['listening', 'connected', 'closed']);
+  } finally {
+    t.close();
+  }
+});
+
+test('leaves no fd open once a conversation with fds and a twin socket has ended', async () => {
+  const before = native.openFdCount();
+  const t = await tapped(dmaEngineDevice());
+  const memory = guestMemory();
+  memory.add({ iova: RAM, size: 0x10000 });
+  const dev = await openDevice({ dmaMode: 'message', socketPath: t.tapPath, memory });
+  await dev.enableInterrupts('msix');
+  await dev.close();
+  await t.closed();
+  await until(() => t.serverEvents.some((e) => e.kind === 'disconnected'), 'the server to see the client go');
+  t.close();
+  memory.close?.();
+  await until(() => native.openFdCount() <= before, `every fd closed (${native.openFdCount()} open, ${before} before)`);
 });
 
 test.run();
