@@ -13,12 +13,14 @@ import { CliError, errnoText } from '../errors.js';
 import { cliMetrics } from '../metrics.js';
 import { traceLine } from '../format/payload.js';
 import type { TapFlags } from '../options.js';
-import { print, printError } from '../output.js';
+import { linePrinter, print, printError, type LinePrinter } from '../output.js';
 import { selectionOf } from '../select.js';
 
 type Note = Exclude<TapEvent | TapListening, TapMessage>;
 
-const note = (e: Note, flags: TapFlags): void => {
+// Notes are written at once, after the message lines gathered before them.
+const note = (e: Note, flags: TapFlags, lines: LinePrinter): void => {
+  lines.flush();
   switch (e.kind) {
     case 'listening':
       return print(`# tap listening on ${flags.listen}, relaying each client to ${flags.connect}`);
@@ -47,6 +49,7 @@ export const runTap = async (flags: TapFlags): Promise<void> => {
   const pcap = flags.pcap === undefined ? undefined : await openCapture(flags.pcap);
   const capture = pcap && captureWriter((block) => pcap.write(block));
   const metrics = flags.metrics === undefined ? undefined : cliMetrics(flags.metrics, 'tap', (l) => print(`# metrics at ${l.url}`));
+  const lines = linePrinter();
   // Notes subscribe first (see the merge below): the first subscription starts the tap, and `listening` comes at once.
   // With nothing to print, capture or count, the tap only forwards: no fd is described, no payload decoded.
   const messages = !flags.quiet || capture !== undefined || metrics !== undefined;
@@ -58,17 +61,18 @@ export const runTap = async (flags: TapFlags): Promise<void> => {
       metrics?.feed(e);
     }),
     selectMessages(selection),
-    tap((e) => flags.quiet || print(traceLine(e))),
+    tap((e) => flags.quiet || lines.print(traceLine(e))),
   );
   const notes$ = events$.pipe(
     filter((e): e is Note => e.kind !== 'message'),
-    tap((e) => note(e, flags)),
+    tap((e) => note(e, flags, lines)),
   );
   try {
     await lastValueFrom(merge(notes$, messages$, metrics?.run$ ?? EMPTY).pipe(takeUntil(signal$('SIGTERM', 'SIGINT'))), { defaultValue: undefined });
   } catch (err) {
     throw listenFailure(err, flags.listen);
   } finally {
+    lines.flush();
     await pcap?.close();
   }
 };
