@@ -6,11 +6,12 @@ import { ReplaySubject, Subject, filter, firstValueFrom, type Observable, type S
 import { serve, type PciDevice, type ServeOptions, type ServerEvent } from '../../src/server/index.js';
 import { tap$, type TapEvent, type TapListening, type TapMessage, type TapOptions } from '../../src/tap/index.js';
 import type { TraceEvent } from '../../src/wire/trace.js';
+import { formatFdList } from '../../src/protocol/index.js';
 
-/** A message as compared between the sides: every header field, the fd count and the payload bytes. */
+/** A message as compared between the sides: every header field, the fds (what each is: kind, memfd name and size) and the payload bytes. */
 export const key = (e: TraceEvent, flip = false): string => {
   const direction = flip ? (e.direction === 'in' ? 'out' : 'in') : e.direction;
-  return [direction, e.type, e.id, e.commandName, e.size, e.flags, e.errno, e.fdCount, e.payload?.toString('hex') ?? ''].join(' ');
+  return [direction, e.type, e.id, e.commandName, e.size, e.flags, e.errno, e.fdCount, formatFdList(e.fdInfo ?? []), e.payload?.toString('hex') ?? ''].join(' ');
 };
 
 /** A served device with a tap in front of it. */

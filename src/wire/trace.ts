@@ -36,7 +36,7 @@ const origin = Date.now() - performance.now();
 export const traceNow = (): number => origin + performance.now();
 
 /** Builds the trace record of a header. */
-export const traceOf = (direction: 'in' | 'out', header: Header, fdCount: number, payload?: Buffer): TraceEvent => ({
+export const traceOf = (direction: 'in' | 'out', header: Header, fdCount: number, payload?: Buffer, fdInfo?: readonly FdInfo[]): TraceEvent => ({
   direction,
   id: header.id,
   command: header.command,
@@ -49,6 +49,7 @@ export const traceOf = (direction: 'in' | 'out', header: Header, fdCount: number
   fdCount,
   timestamp: traceNow(),
   ...(payload ? { payload } : {}),
+  ...(fdInfo && fdInfo.length > 0 ? { fdInfo } : {}),
 });
 
 /** One line for a trace event, in hex like QEMU's trace output. */
