@@ -15,7 +15,7 @@
 --   tshark -2 -Y vfio_user -V -X lua_script:dissector/vfio-user.lua -r capture.pcapng
 --   or copy it to ~/.local/lib/wireshark/plugins/
 --
--- Needs Wireshark 3.6 or later (tested with 4.0).
+-- Tested with Wireshark 4.0 (Debian 12's tshark 4.0.17); it uses wtap_encaps where newer versions have it.
 
 local vfio = Proto("vfio_user", "vfio-user")
 
