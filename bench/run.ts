@@ -14,10 +14,11 @@ import { maps } from './maps.js';
 import { memory } from './memory.js';
 import { nvmeBench } from './nvme.js';
 import { region } from './region.js';
+import { tapBench } from './tap.js';
 import { transport } from './transport.js';
 
 /** Every benchmark; adding one is its import above and its name here. */
-const registry: readonly Benchmark[] = [transport, region, dma, maps, memory, cli, devices, nvmeBench];
+const registry: readonly Benchmark[] = [transport, region, dma, maps, memory, cli, devices, nvmeBench, tapBench];
 
 const main = async () => {
   const { names, options } = benchArgs();

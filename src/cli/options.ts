@@ -42,9 +42,41 @@ export interface ServeFlags {
   readonly verbose?: boolean;
   readonly trace?: boolean;
   readonly queue?: boolean;
+  readonly metrics?: string;
   readonly vendorId?: string;
   readonly deviceId?: string;
   readonly backing?: string;
   readonly size?: string;
   readonly blockSize?: string;
 }
+
+/** The message filters of `tap` and `decode`. */
+export interface SelectFlags {
+  readonly command: readonly string[];
+  readonly region: readonly string[];
+  readonly errors?: boolean;
+}
+
+/** The flags of `tap`. */
+export interface TapFlags extends SelectFlags {
+  readonly listen: string;
+  readonly connect: string;
+  readonly pcap?: string;
+  readonly quiet?: boolean;
+  readonly metrics?: string;
+}
+
+/** Adds the message filters `tap` and `decode` share. */
+export const withSelectOptions = (cmd: Command): Command =>
+  cmd
+    .addOption(
+      new Option('--command <name>', 'only this command and its replies (a name such as REGION_WRITE or region_write, or a number; repeatable)')
+        .argParser((v: string, all: readonly string[]) => [...all, v])
+        .default([], 'all'),
+    )
+    .addOption(
+      new Option('--region <region>', 'only accesses to this region and its info queries, with their replies (index, or bar0..bar5, rom, config, vga; repeatable)')
+        .argParser((v: string, all: readonly string[]) => [...all, v])
+        .default([], 'all'),
+    )
+    .option('--errors', 'only error replies');

@@ -2,12 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { decodeCommand } from './commands/decode.js';
 import { demoCommand } from './commands/demo.js';
 import { infoCommand } from './commands/info.js';
 import { migrateCommand } from './commands/migrate.js';
 import { monitorCommand } from './commands/monitor.js';
 import { readCommand } from './commands/read.js';
 import { serveCommand } from './commands/serve.js';
+import { tapCommand } from './commands/tap.js';
 import { writeCommand } from './commands/write.js';
 import { EXIT_USAGE, describeError } from './errors.js';
 import { printError } from './output.js';
@@ -24,14 +26,14 @@ const reword = (text: string): string => text.replace(/^error: /, 'vfio-user: ')
 /** Builds the program with every command; it throws instead of exiting (exitOverride). */
 export const createProgram = (): Command => {
   const program = new Command('vfio-user')
-    .description('inspect, poke, monitor, serve and migrate vfio-user devices (PCI devices emulated in another process)')
+    .description('inspect, poke, monitor, serve, migrate and tap vfio-user devices (PCI devices emulated in another process)')
     .version(version())
     .option('--debug', 'print the stack of unexpected errors (also VFIO_USER_DEBUG=1)')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(reword(text)) })
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', '\nExit status: 0 on success, 1 when something failed, 2 when the command line is wrong.');
-  for (const cmd of [demoCommand(), serveCommand(), infoCommand(), readCommand(), writeCommand(), monitorCommand(), migrateCommand()]) {
+  for (const cmd of [demoCommand(), serveCommand(), infoCommand(), readCommand(), writeCommand(), monitorCommand(), migrateCommand(), tapCommand(), decodeCommand()]) {
     program.addCommand(cmd.copyInheritedSettings(program));
   }
   return program;

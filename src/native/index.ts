@@ -10,6 +10,7 @@ import type { FdWatcher, Listener, Native } from './types.js';
 
 export type * from './types.js';
 export { DEFAULT_SEND_BUFFER_SIZE, SCM_MAX_FD } from './channel.js';
+export { describeFd } from './fd-info.js';
 
 /** Default listen backlog. */
 const BACKLOG = 128;

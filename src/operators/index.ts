@@ -5,3 +5,4 @@ export { chunkTransfers, splitTransfer, type Transfer } from './chunk-transfers.
 export { dmaTransactions, minPageSize, type DmaBatch, type DmaLimits, type DmaOp } from './dma-transactions.js';
 export { foldInOrder, type FoldStep } from './fold-in-order.js';
 export { writeMulti, writeHolder, isCoalescible, type WriteHolder, type WriteMultiOptions } from './write-multi.js';
+export { selectMessages, type MessageSelection } from './select-messages.js';

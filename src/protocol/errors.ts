@@ -12,7 +12,8 @@ export type VfioUserErrorCode =
   | 'ERR_VFIO_USER_LIMIT'
   | 'ERR_VFIO_USER_NATIVE'
   | 'ERR_VFIO_USER_CLOSED'
-  | 'ERR_VFIO_USER_UNSUPPORTED';
+  | 'ERR_VFIO_USER_UNSUPPORTED'
+  | 'ERR_VFIO_USER_CAPTURE';
 
 /** Where in a message a fault was found. */
 export interface FaultSite {
@@ -133,4 +134,9 @@ export class ClosedError extends VfioUserError {
 /** The peer does not offer what was asked (e.g. DEVICE_RESET without the RESET flag, an IRQ type with no vectors). */
 export class UnsupportedError extends VfioUserError {
   readonly code = 'ERR_VFIO_USER_UNSUPPORTED' as const;
+}
+
+/** A capture file is not a pcapng file of vfio-user messages, or is damaged. */
+export class CaptureFormatError extends VfioUserError {
+  readonly code = 'ERR_VFIO_USER_CAPTURE' as const;
 }

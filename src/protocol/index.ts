@@ -26,3 +26,5 @@ export * from './dirty-log.js';
 export * from './migration-data.js';
 export { isCommandFrame, isReplyFrame, payloadLength, type Chunk, type Frame, type OutgoingMessage } from './frame.js';
 export * from './ranges.js';
+export * from './fd-info.js';
+export * from './describe.js';

@@ -63,7 +63,7 @@ const allMapped = (segments: readonly DmaSegment[]): boolean => segments.every((
  * (the client sent fds) it is a few copies done on subscription, with no operator chain: devices
  * make many small accesses, and an access's Observable machinery would cost far more than its copy.
  */
-const guestAccess = <A, T>(state: () => DeviceState, k: AccessKind<A, T>, iova: number, length: number, arg: A, messages = false): Observable<T> =>
+const guestAccess = <A, T>(state: () => DeviceState, k: AccessKind<A, T>, iova: number, length: number, arg: A, messages = false, onMapped?: MappedAccess): Observable<T> =>
   new Observable<T>((subscriber) => {
     let planned: { link: SessionLink; segments: DmaSegment[] };
     try {
@@ -74,6 +74,11 @@ const guestAccess = <A, T>(state: () => DeviceState, k: AccessKind<A, T>, iova: 
       // reported dirty too early is harmless, one missed is lost). Message writes are the client's to log.
       const log = k.kind === 'write' ? current.session?.logging : undefined;
       if (log) for (const s of planned.segments) if (s.mapping.memory) log.mark(s.iova, s.length);
+      if (onMapped) {
+        let mapped = 0;
+        for (const s of planned.segments) if (s.mapping.memory) mapped += s.length;
+        if (mapped > 0) onMapped(k.kind, mapped);
+      }
       if (allMapped(planned.segments)) {
         const value = k.mapped(planned.segments, iova, arg);
         subscriber.next(value);
@@ -137,11 +142,17 @@ const WRITE: AccessKind<Buffer, void> = {
 };
 
 /** The three accesses, through the mapping where there is one or (`messages`) always by message. */
-const accessors = (state: () => DeviceState, messages: boolean): Omit<GuestMemory, 'byMessage'> => ({
-  read: (iova, length) => guestAccess(state, READ, iova, length, length, messages),
-  readInto: (iova, target) => guestAccess(state, READ_INTO, iova, target.length, target, messages),
-  write: (iova, data) => guestAccess(state, WRITE, iova, data.length, data, messages),
+const accessors = (state: () => DeviceState, messages: boolean, onMapped?: MappedAccess): Omit<GuestMemory, 'byMessage'> => ({
+  read: (iova, length) => guestAccess(state, READ, iova, length, length, messages, onMapped),
+  readInto: (iova, target) => guestAccess(state, READ_INTO, iova, target.length, target, messages, onMapped),
+  write: (iova, data) => guestAccess(state, WRITE, iova, data.length, data, messages, onMapped),
 });
 
+/** Told the bytes of each access that go through our mappings of the client's memory (for metrics). */
+export type MappedAccess = (kind: 'read' | 'write', bytes: number) => void;
+
 /** Guest memory through the state of the fold as it is when each access is subscribed. */
-export const guestMemory = (state: () => DeviceState): GuestMemory => ({ ...accessors(state, false), byMessage: accessors(state, true) });
+export const guestMemory = (state: () => DeviceState, onMapped?: MappedAccess): GuestMemory => ({
+  ...accessors(state, false, onMapped),
+  byMessage: accessors(state, true, onMapped),
+});

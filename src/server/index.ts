@@ -41,6 +41,7 @@ export { registerFile, type RegisterChange, type RegisterFile, type RegisterSpec
 export { migrationPath, migStateName, type MigrationDeviceState } from './migration.js';
 export { DeviceError, DmaError } from './errors.js';
 export { serve, serveUntilSignal, signal$, type ServeOptions, type ServeTarget } from './serve.js';
+export type { ServerActivity } from './runtime.js';
 export { runDevice, type RunOptions as RunDeviceOptions, type ServerEvent, type WhenBusy } from './run.js';
 export { defaultLimits, type ServerLimits } from './state.js';
 export { nativeIo, type MappedMemory, type ServerIo } from './io.js';

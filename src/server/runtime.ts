@@ -7,7 +7,7 @@ import type { TraceEvent } from '../wire/trace.js';
 import type { ConfigEffect } from '../pci/index.js';
 import type { PciDevice } from './device.js';
 import { dmaRanges, emptyDmaTable } from './dma-table.js';
-import { guestMemory } from './guest-memory.js';
+import { guestMemory, type MappedAccess } from './guest-memory.js';
 import { wireHandler, type HandlerPort } from './handlers.js';
 import type { MappedMemory, ServerIo } from './io.js';
 import { initialState, type DeviceState, type ServerLimits } from './state.js';
@@ -25,6 +25,11 @@ export interface TriggerRequest {
   readonly vector: number;
 }
 
+/** What a device does that no message shows (for metrics). */
+export type ServerActivity =
+  | { readonly kind: 'interrupt'; readonly type: IrqType; readonly vector: number }
+  | { readonly kind: 'dma'; readonly path: 'mapping'; readonly direction: 'read' | 'write'; readonly bytes: number };
+
 /** Options of a runtime. */
 export interface RuntimeOptions {
   readonly limits: ServerLimits;
@@ -32,6 +37,8 @@ export interface RuntimeOptions {
   readonly timeoutMs: number;
   /** Gets every message of the twin sockets this runtime opens (the caller traces the ones it gives). */
   readonly onTrace?: (e: TraceEvent) => void;
+  /** Gets what the device does that no message shows: interrupts raised, DMA through the mappings. */
+  readonly onActivity?: (a: ServerActivity) => void;
   /**
    * A client that connects while another is served: 'refuse' (the default) answers its first
    * message EBUSY and closes it at once; 'queue' leaves it waiting, unread, until the first leaves.
@@ -87,6 +94,11 @@ const handlerOf = (device: PciDevice, index: number): RegionHandler | undefined 
   return b?.kind === 'handler' ? b.handler : b?.kind === 'ram' ? b.trap : undefined;
 };
 
+const mappedAccess = (options: RuntimeOptions): MappedAccess | undefined => {
+  const report = options.onActivity;
+  return report && ((direction, bytes) => report({ kind: 'dma', path: 'mapping', direction, bytes }));
+};
+
 const context = (rt: Omit<Runtime, 'ctx' | 'ports' | 'unsubscribe'>): DeviceContext => {
   const state$: Observable<DeviceState> = rt.state;
   return {
@@ -95,9 +107,10 @@ const context = (rt: Omit<Runtime, 'ctx' | 'ports' | 'unsubscribe'>): DeviceCont
       if (!Number.isInteger(vector) || vector < 0 || vector >= count) {
         throw new RangeError(`${type} vector ${vector} does not exist (the device has ${count})`);
       }
+      rt.options.onActivity?.({ kind: 'interrupt', type, vector });
       rt.triggers.next({ type, vector });
     },
-    dma: guestMemory(() => rt.state.value),
+    dma: guestMemory(() => rt.state.value, mappedAccess(rt.options)),
     mappings$: state$.pipe(map((s) => s.session?.mappings ?? emptyDmaTable), distinctUntilChanged(), map(dmaRanges)),
     connected$: state$.pipe(map((s) => s.session !== undefined), distinctUntilChanged()),
     config$: state$.pipe(map((s) => s.config), distinctUntilChanged()),

@@ -11,6 +11,7 @@ import type { TraceEvent } from '../wire/trace.js';
 import type { PciDevice } from './device.js';
 import { nativeIo } from './io.js';
 import { runDevice, type ServerEvent, type WhenBusy } from './run.js';
+import type { ServerActivity } from './runtime.js';
 import { serverConnection } from './session.js';
 import { defaultLimits, type ServerLimits } from './state.js';
 
@@ -26,6 +27,8 @@ export interface ServeOptions {
   readonly native?: Native;
   /** Gets every message sent or received, on each client's socket and twin socket (see TraceEvent). */
   readonly onTrace?: (e: TraceEvent) => void;
+  /** Gets each interrupt the device raises and each DMA access through the client's mapped memory (for metrics). */
+  readonly onActivity?: (a: ServerActivity) => void;
   /**
    * A client that connects while another is served: 'refuse' (default) answers its first message
    * EBUSY and closes it at once, so it can say the device is in use; 'queue' keeps it waiting,
@@ -60,7 +63,14 @@ export const serve = (device: PciDevice, target: ServeTarget, options: ServeOpti
       map((ch) => serverConnection(io, limits, ch)),
       tap((c) => onTrace && c.trace$.subscribe(onTrace)),
     );
-    const run = { io, limits, timeoutMs: options.timeoutMs ?? 5000, whenBusy: options.whenBusy ?? 'refuse', ...(onTrace ? { onTrace } : {}) };
+    const run = {
+      io,
+      limits,
+      timeoutMs: options.timeoutMs ?? 5000,
+      whenBusy: options.whenBusy ?? 'refuse',
+      ...(onTrace ? { onTrace } : {}),
+      ...(options.onActivity ? { onActivity: options.onActivity } : {}),
+    };
     return merge(listening, runDevice(device, connections$, run));
   });
 

@@ -7,6 +7,8 @@ import { ClosedError, DisconnectedError, LimitError } from '../protocol/errors.j
 import { framer } from './decode-frames.js';
 import { framePool } from './frame-pool.js';
 import type { Channel } from '../native/types.js';
+import { describeFd } from '../native/fd-info.js';
+import type { FdInfo } from '../protocol/fd-info.js';
 import { payloadLength, type Frame, type OutgoingMessage } from '../protocol/frame.js';
 import { traceOf, type TraceEvent } from './trace.js';
 
@@ -84,6 +86,9 @@ const settled = Promise.resolve();
 /** An outgoing payload as one Buffer, for the trace (only built when someone traces). */
 const joined = (payload: OutgoingMessage['payload']): Buffer | undefined =>
   payload === undefined || Buffer.isBuffer(payload) ? payload : Buffer.concat(payload);
+
+/** What a message's fds are, for the trace (only looked at when someone traces). */
+const described = (fds: readonly number[] | undefined): FdInfo[] | undefined => (fds && fds.length > 0 ? fds.map(describeFd) : undefined);
 
 const asDisconnect = (err: unknown): DisconnectedError =>
   err instanceof DisconnectedError ? err : new DisconnectedError(`connection failed: ${(err as Error).message}`, { cause: err });
@@ -170,7 +175,7 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
         frame.release?.();
         return;
       }
-      if (trace.observed) trace.next(traceOf('in', frame.header, frame.fds.length, frame.payload));
+      if (trace.observed) trace.next(traceOf('in', frame.header, frame.fds.length, frame.payload, described(frame.fds)));
       subscriber.next(frame);
     });
     fail = (err) => {
@@ -204,7 +209,7 @@ export const connection = (channel: Channel, options: ConnectionOptions): Connec
     if (closed) throw new ClosedError('connection is closed');
     const { payload, fds } = message;
     const size = HEADER_SIZE + payloadLength(payload);
-    if (trace.observed) trace.next(traceOf('out', { ...message, size, error: message.error ?? 0 }, fds?.length ?? 0, joined(payload)));
+    if (trace.observed) trace.next(traceOf('out', { ...message, size, error: message.error ?? 0 }, fds?.length ?? 0, joined(payload), described(fds)));
     const withFds = fds !== undefined && fds.length > 0;
     if (!withFds && size < SEND_AT_ONCE_BYTES && (reading || sentAtRead === reads)) {
       // Gathered: copied, header and payload, behind what was gathered before it.

@@ -1,4 +1,5 @@
 import { HeaderFlags, MessageType, commandName } from '../protocol/constants.js';
+import type { FdInfo } from '../protocol/fd-info.js';
 import type { Header } from '../protocol/header.js';
 
 /** One message sent or received, decoded for monitoring (fields as in QEMU's trace events). */
@@ -19,6 +20,10 @@ export interface TraceEvent {
   readonly timestamp: number;
   /** The message's payload, to decode fields from; read it during the callback (it may be a view of a buffer reused later). */
   readonly payload?: Buffer;
+  /** What each fd is, when the tracer looked (the tap does, and captures keep it). */
+  readonly fdInfo?: readonly FdInfo[];
+  /** The socket it went over when a twin socket is in use ('main' when absent). */
+  readonly link?: 'main' | 'twin';
 }
 
 const origin = Date.now() - performance.now();
@@ -31,7 +36,7 @@ const origin = Date.now() - performance.now();
 export const traceNow = (): number => origin + performance.now();
 
 /** Builds the trace record of a header. */
-export const traceOf = (direction: 'in' | 'out', header: Header, fdCount: number, payload?: Buffer): TraceEvent => ({
+export const traceOf = (direction: 'in' | 'out', header: Header, fdCount: number, payload?: Buffer, fdInfo?: readonly FdInfo[]): TraceEvent => ({
   direction,
   id: header.id,
   command: header.command,
@@ -44,6 +49,7 @@ export const traceOf = (direction: 'in' | 'out', header: Header, fdCount: number
   fdCount,
   timestamp: traceNow(),
   ...(payload ? { payload } : {}),
+  ...(fdInfo && fdInfo.length > 0 ? { fdInfo } : {}),
 });
 
 /** One line for a trace event, in hex like QEMU's trace output. */
@@ -54,6 +60,7 @@ export const formatTrace = (e: TraceEvent): string => {
     e.noReply ? 'no_reply' : '',
     e.errno ? `errno=${e.errno}` : '',
     e.fdCount ? `fds=${e.fdCount}` : '',
+    e.link === 'twin' ? 'link=twin' : '',
   ].filter(Boolean);
   return `${time} ${arrow} ${e.type.padEnd(7)} id=0x${e.id.toString(16).padStart(4, '0')} ${e.commandName} size=0x${e.size.toString(16)} flags=0x${e.flags.toString(16)}${extra.length ? ' ' + extra.join(' ') : ''}`;
 };

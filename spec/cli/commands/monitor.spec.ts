@@ -28,7 +28,7 @@ test('prints each message and the interrupt the device raises, then stops after 
   for (const line of out) assert.match(line, new RegExp(`^(${TIME} (->|<-|!!) |# )`), line);
   assert.match(out[0]!, new RegExp(`^${TIME} -> command id=0x0000 VERSION size=0x[0-9a-f]+ flags=0x0 \\| version=0\\.\\d+ json=`));
   assert.ok(out.some((l) => /<- reply   id=0x[0-9a-f]{4} DEVICE_GET_INFO .* \| flags=0x3 num_regions=0x9 num_irqs=0x5$/.test(l)), 'GET_INFO decoded');
-  assert.ok(out.some((l) => /-> command id=0x[0-9a-f]{4} DEVICE_SET_IRQS .* fds=1 \| flags=0x24 index=0x0 start=0x0 count=0x1$/.test(l)), 'INTx eventfd given');
+  assert.ok(out.some((l) => /-> command id=0x[0-9a-f]{4} DEVICE_SET_IRQS .* fds=1 \| flags=0x24 index=0x0 start=0x0 count=0x1 \| fds: eventfd$/.test(l)), 'INTx eventfd given, described');
   const monitoring = out.findIndex((l) => l.startsWith('# monitoring'));
   assert.is(out[monitoring], `# monitoring ${dma.socketPath}: vendor 0x1af4 device 0x10f0, interrupts enabled: intx(1) msix(2) err(1) req(1)`);
   const doorbell = out.findIndex((l) => /-> command .* REGION_WRITE .* \| region=0x0 offset=0x14 count=0x4 data=01000000$/.test(l));

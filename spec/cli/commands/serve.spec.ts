@@ -48,7 +48,7 @@ test('--trace prints every message with each client, decoded, from VERSION to th
   assert.is(r.code, 0, r.stderr);
   const out = lines((await served.stop()).stdout);
   assert.match(out[1]!, /<- command id=0x0000 VERSION size=0x[0-9a-f]+ flags=0x0 \| version=0\.2 json=/);
-  assert.match(out[2]!, /-> reply   id=0x0000 VERSION .* fds=1 \| version=0\.2 json=.*"twin_socket"/);
+  assert.match(out[2]!, /-> reply   id=0x0000 VERSION .* fds=1 \| version=0\.2 json=.*"twin_socket".* \| fds: socket$/);
   const read = out.findIndex((l) => l.includes('<- command') && l.includes('REGION_READ') && l.includes('region=0x2 offset=0x0 count=0x4'));
   assert.ok(read > 2, 'the read arrives after the handshake');
   assert.match(out[read + 1]!, /-> reply   id=0x[0-9a-f]{4} REGION_READ .*\| region=0x2 offset=0x0 count=0x4 data=214d4152$/);

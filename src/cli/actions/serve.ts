@@ -6,8 +6,8 @@
 import { existsSync, fstatSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Observable, lastValueFrom, takeUntil, tap } from 'rxjs';
-import { serve, signal$, type PciDevice, type ServeTarget, type ServerEvent } from '../../server/index.js';
+import { EMPTY, Observable, lastValueFrom, merge, takeUntil, tap } from 'rxjs';
+import { serve, signal$, type PciDevice, type ServeTarget, type ServerActivity, type ServerEvent } from '../../server/index.js';
 import { sampleDevices } from '../../samples/index.js';
 import { sampleNames, type SampleName } from '../../samples/catalog.js';
 import { errnoName } from '../../protocol/index.js';
@@ -16,6 +16,7 @@ import { CliError, errnoText, usageError } from '../errors.js';
 import type { TraceEvent } from '../../wire/trace.js';
 import { formatServerEvent } from '../format/events.js';
 import { traceLine } from '../format/payload.js';
+import { cliMetrics } from '../metrics.js';
 import { print, printError } from '../output.js';
 import type { ServeFlags } from '../options.js';
 
@@ -57,11 +58,17 @@ const serveUntilStopped = (device: PciDevice, target: ServeTarget, flags: ServeF
   const verbose = flags.verbose === true;
   const name = device.name;
   const stop$ = signal$('SIGTERM', 'SIGINT').pipe(tap((s) => verbose && print(`stopping on ${s}`)));
+  const metrics = flags.metrics === undefined ? undefined : cliMetrics(flags.metrics, 'serve', (l) => print(`metrics at ${l.url}`));
+  const onTrace = (e: TraceEvent) => {
+    if (flags.trace) print(traceLine(e));
+    metrics?.feed(e);
+  };
   const options = {
     whenBusy: flags.queue ? ('queue' as const) : ('refuse' as const),
-    ...(flags.trace ? { onTrace: (e: TraceEvent) => print(traceLine(e)) } : {}),
+    ...(flags.trace || metrics ? { onTrace } : {}),
+    ...(metrics ? { onActivity: (a: ServerActivity) => metrics.feed(a) } : {}),
   };
-  const served$: Observable<ServerEvent> = serve(device, target, options).pipe(tap(show(name, verbose)), takeUntil(stop$));
+  const served$: Observable<ServerEvent> = merge(serve(device, target, options).pipe(tap(show(name, verbose))), metrics?.run$ ?? EMPTY).pipe(takeUntil(stop$));
   return lastValueFrom(served$, { defaultValue: undefined }).then(
     () => undefined,
     (err: unknown) => Promise.reject(listenFailure(err, target)),

@@ -25,6 +25,7 @@ export const serveCommand = (): Command =>
     .option('--backing <file>', 'nvme: the file that backs the namespace (created when missing); default: anonymous memory')
     .option('--size <bytes>', 'nvme: namespace size (e.g. 64M, 1G; default: the file\'s size, or 64M in memory)')
     .option('--block-size <bytes>', 'nvme: logical block size, 512 (default) or 4096')
+    .option('--metrics <host:port>', 'serve Prometheus metrics (messages, errors, latency, posted writes, DMA bytes, interrupts, DMA maps) at http://HOST:PORT/metrics')
     .option('--queue', 'keep a client that connects while another is served waiting (default: refuse it with EBUSY)')
     .addHelpText('after', `\nSample devices:\n${deviceList}\n\nA module exports its device as \`default\` or \`device\`: a PciDevice (made with pciDevice()),
 or a function that returns one.\n\ndma-engine, ram and nvme default to ids in the range QEMU documents as free for experimental use
