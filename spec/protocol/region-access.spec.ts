@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { MalformedMessageError } from '../../src/protocol/errors.js';
 import {
-  decodeRegionReadReply, decodeRegionReadRequest, decodeRegionWriteReply, decodeRegionWriteRequest,
+  decodeRegionReadReply, decodeRegionReadRequest, decodeRegionWriteReply, decodeRegionWriteRequest, decodeRegionWriteWith,
   encodeRegionReadReply, encodeRegionReadRequest, encodeRegionWriteReply, encodeRegionWriteRequest,
 } from '../../src/protocol/region-access.js';
 import { arb, assertHex, assertMalformed, hex, rec } from './helpers.js';
@@ -128,6 +128,9 @@ test('request decoders accept exactly the well-formed payloads, whatever the byt
       const limits = max === undefined ? {} : { maxDataXferSize: max };
       assert.equal(outcome(() => decodeRegionWriteRequest(p, limits)), model(p, true, max));
       assert.equal(outcome(() => decodeRegionReadRequest(p, limits)), model(p, false, max));
+      // Decoding into the caller's record gives the same fields and the same verdicts.
+      const into = outcome(() => decodeRegionWriteWith(p, limits, (region, offset, data) => ({ offset, region, count: data.length, data })));
+      assert.equal(into, outcome(() => decodeRegionWriteRequest(p, limits)));
     }),
     { numRuns: 2000 },
   );

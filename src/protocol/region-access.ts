@@ -121,6 +121,17 @@ export const decodeRegionWriteRequest = (payload: Buffer, limits: TransferLimits
   return { ...x, data: r.bytes(REGION_ACCESS_SIZE, x.count, 'data') };
 };
 
+/**
+ * Decodes a REGION_WRITE request straight into the caller's record (`make`, a function made once):
+ * a well-formed request costs no object of its own, which a server's posted writes notice. The
+ * checks and errors are decodeRegionWriteRequest's.
+ */
+export const decodeRegionWriteWith = <T>(payload: Buffer, limits: TransferLimits, make: (region: number, offset: number, data: Buffer) => T): T => {
+  if (wellFormed(payload, limits, countBytes)) return make(u32At(payload, 8), offsetOf(payload), payload.subarray(REGION_ACCESS_SIZE));
+  const req = decodeRegionWriteRequest(payload, limits);
+  return make(req.region, req.offset, req.data!);
+};
+
 /** Encodes a REGION_WRITE reply (offset, region, bytes written). */
 export const encodeRegionWriteReply = (x: { offset: number; region: number; count: number }): Buffer =>
   // Only the three fields: a decoded request passed in still carries its data, which a reply must not.

@@ -12,7 +12,7 @@ import type { RegionEntry } from './device.js';
 import { fail } from './errors.js';
 import { msixAccess, type AccessAnswer, type AccessOutcome } from './msix-region.js';
 import type { Runtime } from './runtime.js';
-import type { DeviceState } from './state.js';
+import { stateOnly, type DeviceState } from './state.js';
 import type { RegionAccess } from './types.js';
 
 const lengthOf = (a: RegionAccess): number => (a.kind === 'read' ? a.count : a.data.length);
@@ -49,7 +49,8 @@ const handlerAccess = (rt: Runtime, state: DeviceState, a: RegionAccess): Access
   // A BAR without a handler reads zeros and ignores writes.
   if (!port) return a.kind === 'read' ? { state, data: Buffer.alloc(a.count) } : { state };
   const out = port.access(a);
-  return isObservable(out) ? out.pipe(map((data) => ({ state, data }))) : { state, data: out };
+  if (isObservable(out)) return out.pipe(map((data) => ({ state, data })));
+  return out === undefined ? stateOnly(state) : { state, data: out };
 };
 
 /** RAM-backed: the mappable areas (and, without a trap handler, everything) are plain memory. */

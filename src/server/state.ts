@@ -79,3 +79,15 @@ export const newSession = (device: PciDevice, link: SessionLink): SessionState =
   mappings: emptyDmaTable,
   irqs: emptyIrqTable(device.irqCounts),
 });
+
+// Each state wrapped alone, once: a posted write or a register write that changed no device state
+// answers with this one object (a state is immutable, so its wrapper can be shared). Weak: a state
+// the server has left behind goes with its wrapper.
+const alone = new WeakMap<DeviceState, { readonly state: DeviceState }>();
+
+/** `{ state }`, one object per state rather than one per access (the access path's outcomes). */
+export const stateOnly = (state: DeviceState): { readonly state: DeviceState } => {
+  let only = alone.get(state);
+  if (!only) alone.set(state, (only = { state }));
+  return only;
+};

@@ -2,14 +2,15 @@
 // The global Buffer of an ES module is a getter on globalThis, paid at every use: these run per access.
 import { Buffer } from 'node:buffer';
 import { Observable, catchError, concatMap, isObservable, last, map, of } from 'rxjs';
-import { decodeRegionReadRequest, decodeRegionWriteRequest, encodeRegionAccessFast } from '../../protocol/region-access.js';
+import { decodeRegionReadRequest, decodeRegionWriteWith, encodeRegionAccessFast } from '../../protocol/region-access.js';
 import { decodeWriteMultiRequest, encodeWriteMultiReply, type WriteMultiEntry } from '../../protocol/write-multi.js';
 import { isNoReply } from '../../protocol/header.js';
 import { errnoOf } from '../errors.js';
 import type { AccessAnswer } from '../msix-region.js';
 import { accessRegion } from '../regions.js';
 import type { Runtime } from '../runtime.js';
-import type { DeviceState } from '../state.js';
+import { stateOnly, type DeviceState } from '../state.js';
+import type { WriteAccess } from '../types.js';
 import type { CommandHandler, Outcome } from './types.js';
 
 const EMPTY_DATA = Buffer.alloc(0);
@@ -29,19 +30,22 @@ export const regionRead: CommandHandler = (rt, state, frame) => {
   });
 };
 
+/** A write access as the handlers see it; the request decodes straight into it. */
+const writeAccess = (region: number, offset: number, data: Buffer): WriteAccess => ({ kind: 'write', region, offset, data });
+
 /** REGION_WRITE: the data length must equal count (EINVAL); the reply echoes offset, region and count. */
 export const regionWrite: CommandHandler = (rt, state, frame) => {
-  const req = decodeRegionWriteRequest(frame.payload, rt.options.limits);
+  const decoded = decodeRegionWriteWith(frame.payload, rt.options.limits, writeAccess);
   // The data is a view of the message. A message in a pooled buffer (a large one, read directly) is
   // copied out first, so its buffer can take the next one; any other message's bytes are never
   // reused, and the handler may keep the view.
-  const data = req.data ?? EMPTY_DATA;
-  const access = { kind: 'write', region: req.region, offset: req.offset, data: frame.release ? Buffer.from(data) : data } as const;
+  const access = frame.release ? writeAccess(decoded.region, decoded.offset, Buffer.from(decoded.data)) : decoded;
   frame.release?.();
-  // A posted write gets no reply: nothing to encode.
-  const payload = isNoReply(frame.header) ? undefined : encodeRegionAccessFast(req.offset, req.region, req.count);
   // Not through then(): a closure per write, for the rare handler that answers with an Observable.
   const answer = accessRegion(rt, state, access);
+  // A posted write gets no reply: nothing to encode, and a state it did not change has its outcome already.
+  if (isNoReply(frame.header)) return isObservable(answer) ? answer.pipe(map((o): Outcome => stateOnly(o.state))) : stateOnly(answer.state);
+  const payload = encodeRegionAccessFast(access.offset, access.region, access.data.length);
   return isObservable(answer) ? answer.pipe(map((o): Outcome => ({ state: o.state, payload }))) : { state: answer.state, payload };
 };
 
