@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { guestMemory } from '../../src/client/index.js';
+import { guestMemory, migrateDevices } from '../../src/client/index.js';
 import { Subject, concatMap, take } from 'rxjs';
 import { nvme, nvmeDevice, type NvmeOptions } from '../../src/samples/index.js';
 import { nvmeHost, type HostOptions } from '../fixtures/nvme-host.js';
@@ -236,8 +236,51 @@ for (const [mode, options] of Object.entries(modes)) {
     }
   });
 
+  test('migration: a controller with I/O queues and data in memory moves to another server and goes on there', async () => {
+    const memory = guestMemory();
+    const ram = memory.add({ iova: RAM, size: RAM_SIZE });
+    const source = nvmeDevice({ size: 8 << 20 });
+    const dest = nvmeDevice({ size: 8 << 20 });
+    const a = await session(source, options, memory);
+    const b = await session(dest, options, memory);
+    try {
+      const host = nvmeHost(a.dev, { iova: RAM, buffer: ram.buffer });
+      await host.start();
+      await host.enable();
+      await host.createQueuePair(1, 16, 1);
+      const before = pattern(8192, 7);
+      assert.is((await host.write(1, 10, before)).status.sc, 0);
+      // An event request left outstanding goes along and is answered on the destination.
+      const aer = host.submit(0, { opcode: AdminOpcode.ASYNC_EVENT_REQUEST });
+      const steps = await collect(migrateDevices(a.dev, b.dev));
+      assert.equal(steps.at(-1)?.kind, 'resumed');
+      await host.moveTo(b.dev);
+      assert.ok((await host.read(1, 10, 8192)).data.equals(before), 'the namespace came along');
+      const after = pattern(4096, 8);
+      assert.is((await host.write(1, 40, after)).status.sc, 0, 'the queues go on where they were');
+      assert.ok((await host.read(1, 40, 4096)).data.equals(after));
+      await host.run(0, { opcode: AdminOpcode.SET_FEATURES, cdw: [FeatureId.ASYNC_EVENT_CONFIG, 0x2, 0, 0, 0, 0] });
+      await host.run(0, { opcode: AdminOpcode.SET_FEATURES, cdw: [FeatureId.TEMPERATURE_THRESHOLD, 300, 0, 0, 0, 0] });
+      assert.is((await aer).dw0 & 0x7, AsyncEventType.HEALTH);
+      assert.is((await host.logPage(LogPage.HEALTH, 512)).readBigUInt64LE(80), 2n, 'the health log counts the writes of both sides');
+      host.stop();
+    } finally {
+      await a.close();
+      await b.close();
+      source.close();
+      dest.close();
+      memory.close();
+    }
+  });
+
   test.run();
 }
+
+const collect = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
+  const all: T[] = [];
+  for await (const x of it) all.push(x);
+  return all;
+};
 
 const other = suite('nvme, backing file and INTx');
 

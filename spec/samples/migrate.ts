@@ -12,6 +12,9 @@ const ok = (reply: Frame, what: string): Frame => {
   return reply;
 };
 
+/** The largest MIG_DATA_WRITE this helper sends. */
+export const MIG_WRITE_CHUNK = 64 * 1024;
+
 /** The device data of `source` moved into `dest`, which then runs; returns the bytes moved. */
 export const migrateBeds = async (source: { bed: TestBed; session: MockSession }, dest: { bed: TestBed; session: MockSession }): Promise<Buffer> => {
   ok(await source.session.send(source.bed.req.setMigState(DeviceState.STOP_COPY)), 'STOP_COPY');
@@ -24,7 +27,11 @@ export const migrateBeds = async (source: { bed: TestBed; session: MockSession }
   ok(await source.session.send(source.bed.req.setMigState(DeviceState.STOP)), 'STOP');
   const data = Buffer.concat(parts);
   ok(await dest.session.send(dest.bed.req.setMigState(DeviceState.RESUMING)), 'RESUMING');
-  ok(await dest.session.send(dest.bed.req.migDataWrite(data)), 'MIG_DATA_WRITE');
+  // In pieces no bigger than a message may carry, as a client writes them.
+  for (let at = 0; at < data.length || at === 0; at += MIG_WRITE_CHUNK) {
+    ok(await dest.session.send(dest.bed.req.migDataWrite(data.subarray(at, at + MIG_WRITE_CHUNK))), 'MIG_DATA_WRITE');
+    if (data.length === 0) break;
+  }
   ok(await dest.session.send(dest.bed.req.setMigState(DeviceState.RUNNING)), 'RUNNING');
   return data;
 };

@@ -6,6 +6,9 @@ import { TestScheduler } from 'rxjs/testing';
 import { testBed, type MockSession, type TestBed } from '../../../src/server/index.js';
 import { nvme, nvmeDevice } from '../../../src/samples/index.js';
 import { decodeRegionReadReply } from '../../../src/protocol/region-access.js';
+import { DeviceState } from '../../../src/protocol/constants.js';
+import { Errno } from '../../../src/protocol/errno.js';
+import { MIG_WRITE_CHUNK, migrateBeds } from '../migrate.js';
 
 const { AdminOpcode, AsyncEventInfo, AsyncEventType, Csts, LogPage, NvmeReg, decodeCompletion, doorbellOffset, encodeSubmission } = nvme;
 
@@ -200,6 +203,35 @@ test('DEVICE_RESET: registers at reset values, no queues; the controller can be 
   t.memory.fill(0, ACQ, ACQ + 64);
   await write(t.bed, t.s, doorbellOffset(0, false), 1);
   assert.is(t.completion(0).cid, 77);
+  t.done();
+});
+
+test('migration between test beds: queues, completions and the namespace arrive; a state that is not the controller\'s is refused', async () => {
+  const t = await enabled(4);
+  await t.submit({ opcode: AdminOpcode.KEEP_ALIVE, cid: 1 });
+  const dest = nvmeDevice({ size: 1 << 20 });
+  const bed = testBed(dest, { memory: t.memory });
+  const s = bed.open();
+  await s.send(bed.map(0, 0x10000, 'fd'));
+  await s.send(bed.irqs('intx', 0, 1));
+  const data = await migrateBeds({ bed: t.bed, session: t.s }, { bed, session: s });
+  assert.ok(data.length > 1 << 20, 'the namespace in memory goes with the state');
+  // The destination goes on from the source's queue positions: the next entry is slot 1, phase 1.
+  encodeSubmission({ opcode: AdminOpcode.KEEP_ALIVE, cid: 2 }).copy(t.memory, ASQ + 64);
+  await write(bed, s, doorbellOffset(0, false), 2);
+  assert.equal([t.completion(1).cid, t.completion(1).phase, t.completion(1).sqHead], [2, 1, 2]);
+  // A destination refuses data that is not a controller state, or one of another namespace size.
+  const other = nvmeDevice({ size: 2 << 20 });
+  const otherBed = testBed(other);
+  const os = otherBed.open();
+  await os.send(otherBed.req.setMigState(DeviceState.RESUMING));
+  for (let at = 0; at < data.length; at += MIG_WRITE_CHUNK) await os.send(otherBed.req.migDataWrite(data.subarray(at, at + MIG_WRITE_CHUNK)));
+  const refused = await os.send(otherBed.req.setMigState(DeviceState.RUNNING));
+  assert.is(refused.header.error, Errno.EINVAL);
+  os.stop();
+  other.close();
+  s.stop();
+  dest.close();
   t.done();
 });
 

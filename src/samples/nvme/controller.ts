@@ -11,7 +11,8 @@ import { IoOpcode } from './io.js';
 import { AsyncEventInfo, AsyncEventType, LogPage } from './logs.js';
 import { Aqa, Cc, Csts, DOORBELLS, doorbell, nvmeRegisters, u64 } from './registers.js';
 import { complete, drain, entriesPending, intxMasked, raiseEvent } from './completions.js';
-import { engine, type ControllerSnapshot, type NvmeEvent } from './engine.js';
+import { engine, updateIdle, type ControllerSnapshot, type NvmeEvent } from './engine.js';
+import { merge } from 'rxjs';
 import {
   completionQueue,
   defaultFeatures,
@@ -23,6 +24,7 @@ import {
   withWork,
   type Controller,
   type ControllerEnv,
+  type SubmissionQueue,
   type Work,
 } from './state.js';
 
@@ -73,13 +75,18 @@ const onDoorbell = (s: Controller, offset: number, data: Buffer): Controller => 
   }
   const sq = s.sqs.get(db.qid);
   if (!sq || sq.deleting !== undefined) return badDoorbell(s, AsyncEventInfo.INVALID_DOORBELL_REGISTER);
+  if (db.value >= sq.ring.entries) return badDoorbell(s, AsyncEventInfo.INVALID_DOORBELL_VALUE);
+  const queued = { ...sq, ring: { ...sq.ring, tail: db.value } };
+  return fetchNew({ ...s, sqs: replace(s.sqs, sq.id, queued) }, queued);
+};
+
+/** The entries a queue's tail has moved past and nothing has fetched yet: fetched, unless the controller is stopped. */
+const fetchNew = (s: Controller, sq: SubmissionQueue): Controller => {
   const r = sq.ring;
-  if (db.value >= r.entries) return badDoorbell(s, AsyncEventInfo.INVALID_DOORBELL_VALUE);
-  const count = (db.value - sq.fetch + r.entries) % r.entries;
-  const queued = { ...sq, ring: { ...r, tail: db.value } };
-  if (count === 0) return { ...s, sqs: replace(s.sqs, sq.id, queued) };
-  const fetch: Work = { kind: 'fetch', epoch: s.epoch, sqid: sq.id, ring: { ...r, head: sq.fetch, tail: db.value } };
-  return withWork({ ...s, busy: s.busy + count, sqs: replace(s.sqs, sq.id, { ...queued, fetch: db.value, inflight: sq.inflight + count }) }, fetch);
+  const count = (r.tail - sq.fetch + r.entries) % r.entries;
+  if (count === 0 || s.stopped) return s;
+  const fetch: Work = { kind: 'fetch', epoch: s.epoch, sqid: sq.id, ring: { ...r, head: sq.fetch } };
+  return withWork({ ...s, busy: s.busy + count, sqs: replace(s.sqs, sq.id, { ...sq, fetch: r.tail, inflight: sq.inflight + count }) }, fetch);
 };
 
 const onRegisterWrite = (s: Controller, offset: number, data: Buffer, env: ControllerEnv): Controller => {
@@ -172,6 +179,13 @@ const onEvent = (s0: Controller, e: NvmeEvent, env: ControllerEnv): Controller =
       const freed = drained({ ...s, busy: s.busy - e.count });
       return e.epoch === freed.epoch ? csts(freed, Csts.CFS, true) : freed;
     }
+    case 'stop':
+      return { ...s, stopped: true };
+    case 'run':
+      return [...s.sqs.values()].reduce(fetchNew, { ...s, stopped: false });
+    case 'load':
+      // A saved state, idle and stopped, in a new epoch: work still in flight here is not its.
+      return { ...e.state, epoch: s.epoch + 1, busy: s.busy, stopped: true, work: [] };
     case 'shutdown-done': {
       const freed = drained({ ...s, busy: s.busy - 1 });
       return e.epoch === freed.epoch && (freed.regs.CSTS & Csts.SHST_MASK) === Csts.SHST_OCCURRING
@@ -187,14 +201,12 @@ export const nvmeController = (env: ControllerEnv, snapshot: ControllerSnapshot)
     seed: () => initialController(env),
     access: (s, a) => onAccess(s, a, env),
     // DEVICE_RESET or FLR: everything as made, in a new epoch; work in flight still counts.
-    reset: (s) => resetController(s, env, nvmeRegisters.initial()),
+    // A device reset also ends a migration's stop (the migration state goes back to RUNNING).
+    reset: (s) => ({ ...resetController(s, env, nvmeRegisters.initial()), stopped: false }),
     event: (s, e) => onEvent(s, e, env),
-    events: (state$, ctx) => engine(state$, ctx, env, snapshot),
+    events: (state$, ctx) => merge(engine(state$, ctx, env, snapshot), snapshot.control),
     effects: (s) => {
-      snapshot.epoch = s.epoch;
-      if (s.busy !== snapshot.busy) {
-        snapshot.busy = s.busy;
-        snapshot.idle$.next(s.busy === 0);
-      }
+      snapshot.state = s;
+      updateIdle(snapshot);
     },
   });

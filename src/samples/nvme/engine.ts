@@ -3,7 +3,7 @@
  * commands, send admin data, write completion entries and interrupt), each ending in an event for
  * the fold, so that every decision (which completion slot, which phase, RDY, CFS) stays the fold's.
  */
-import { EMPTY, Observable, asapScheduler, catchError, concatMap, filter, ignoreElements, map, merge, mergeMap, of, share, tap, withLatestFrom, type OperatorFunction, type Subject } from 'rxjs';
+import { EMPTY, Observable, asapScheduler, catchError, concatMap, filter, finalize, ignoreElements, map, merge, mergeMap, of, share, tap, withLatestFrom, type BehaviorSubject, type OperatorFunction, type Subject } from 'rxjs';
 import { msixState } from '../../pci/index.js';
 import { consume, ringCount, type DeviceContext } from '../../server/index.js';
 import { GenericStatus } from './entries.js';
@@ -31,14 +31,31 @@ export type NvmeEvent =
   /** The controller could not reach its queues (`count` commands were being fetched). */
   | { readonly kind: 'fatal'; readonly epoch: number; readonly count: number; readonly reason: unknown }
   /** The namespace is durable: shutdown is complete. */
-  | { readonly kind: 'shutdown-done'; readonly epoch: number };
+  | { readonly kind: 'shutdown-done'; readonly epoch: number }
+  /** Migration: stop fetching commands (those running finish), run again, take a saved state. */
+  | { readonly kind: 'stop' }
+  | { readonly kind: 'run' }
+  | { readonly kind: 'load'; readonly state: Omit<Controller, 'epoch' | 'busy'> };
 
-/** The controller's latest epoch and whether it is idle, for what runs outside the fold (stale writes, resets). */
+/**
+ * What runs outside the fold shares with it: the latest state (for stale work, resets and
+ * migration), the completion entries being written, whether nothing is in flight, and the
+ * migration's commands into the fold.
+ */
 export interface ControllerSnapshot {
-  epoch: number;
-  busy: number;
-  readonly idle$: Subject<boolean>;
+  state: Controller;
+  /** Completion entries handed to guest memory and not yet written (by message they take a round trip). */
+  posting: number;
+  /** True when no command runs and no completion is being written. */
+  readonly idle$: BehaviorSubject<boolean>;
+  readonly control: Subject<NvmeEvent>;
 }
+
+/** Tells whether the controller is idle now (after the fold's state or the engine's writes moved). */
+export const updateIdle = (snapshot: ControllerSnapshot): void => {
+  const idle = snapshot.state.busy === 0 && snapshot.posting === 0;
+  if (idle !== snapshot.idle$.value) snapshot.idle$.next(idle);
+};
 
 /** The work items of every state, one by one (no array per state). */
 const workOf = (state$: Observable<Controller>): Observable<Work> =>
@@ -128,12 +145,17 @@ export const engine = (state$: Observable<Controller>, ctx: DeviceContext, env: 
     work$.pipe(
       filter((w): w is Work & { kind: 'post' | 'level' } => w.kind === 'post' || w.kind === 'level'),
       withLatestFrom(msixOn$),
+      tap(([w]) => w.kind === 'post' && snapshot.posting++),
       concatMap(([w, msixOn]) => {
-        if (w.epoch !== snapshot.epoch) return EMPTY;
         if (w.kind === 'level') {
-          if (!msixOn) irq.raise('intx');
+          if (!msixOn && w.epoch === snapshot.state.epoch) irq.raise('intx');
           return EMPTY;
         }
+        const written = () => {
+          snapshot.posting--;
+          updateIdle(snapshot);
+        };
+        if (w.epoch !== snapshot.state.epoch) return (written(), EMPTY);
         return ctx.dma.write(w.address, w.entry).pipe(
           tap(() => {
             if (w.vector === undefined) return;
@@ -142,6 +164,7 @@ export const engine = (state$: Observable<Controller>, ctx: DeviceContext, env: 
           }),
           ignoreElements(),
           catchError((reason: unknown) => of<NvmeEvent>({ kind: 'fatal', epoch: w.epoch, count: 0, reason })),
+          finalize(written),
         );
       }),
     ),

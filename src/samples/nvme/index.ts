@@ -9,14 +9,15 @@
  * - I/O: Read, Write, Flush, Write Zeroes, Dataset Management (deallocate), through PRPs.
  * - The namespace is a file (its writes reach the file as they happen; Flush syncs it) or memory.
  */
-import { BehaviorSubject, first } from 'rxjs';
+import { BehaviorSubject, EMPTY, Subject, concat, concatMap, defer, first, of, range, type Observable } from 'rxjs';
 import { createHash } from 'node:crypto';
 import { memoryBar, msix, msixBar, pciDevice, pcie, pm, type PciDevice } from '../../server/index.js';
 import { EXPERIMENTAL_IDS, type SampleOptions } from '../catalog.js';
-import { nvmeController, type ControllerSnapshot } from './controller.js';
+import { nvmeController, type ControllerSnapshot, type NvmeEvent } from './controller.js';
+import { loadController, saveController } from './migration.js';
 import { fileStore, memoryStore, type BlockStore } from './namespace.js';
 import { BAR0_SIZE } from './registers.js';
-import type { ControllerEnv } from './state.js';
+import { initialController, type ControllerEnv } from './state.js';
 
 export { NvmeReg, Cc, Csts, Aqa, DOORBELLS, BAR0_SIZE, PAGE_SIZE, MAX_QUEUE_ENTRIES, doorbellOffset, nvmeRegisters } from './registers.js';
 export { AdminOpcode, FeatureId } from './admin.js';
@@ -68,6 +69,18 @@ export interface NvmeDevice extends PciDevice {
   close(): void;
 }
 
+/** Migration chunks of a namespace in memory. */
+const CHUNK = 1 << 20;
+
+/** The controller's saved state, then (from memory) its namespace in chunks. */
+const savedController = (snapshot: ControllerSnapshot, store: BlockStore): Observable<Buffer> =>
+  defer(() =>
+    concat(
+      of(saveController(snapshot.state, { size: store.size, included: store.migrates })),
+      store.migrates ? range(0, Math.ceil(store.size / CHUNK)).pipe(concatMap((i) => store.read(i * CHUNK, Math.min(CHUNK, store.size - i * CHUNK)))) : EMPTY,
+    ),
+  );
+
 /** Creates an NVMe controller (ids: EXPERIMENTAL_IDS.nvme, or your own; Linux binds by class code). */
 export const nvmeDevice = (options: NvmeOptions = {}): NvmeDevice => {
   const blockSize = options.blockSize ?? 512;
@@ -108,7 +121,7 @@ export const nvmeDevice = (options: NvmeOptions = {}): NvmeDevice => {
     temperature: 313,
     born: Date.now(),
   };
-  const snapshot: ControllerSnapshot = { epoch: 0, busy: 0, idle$: new BehaviorSubject(true) };
+  const snapshot: ControllerSnapshot = { state: initialController(env), posting: 0, idle$: new BehaviorSubject(true), control: new Subject<NvmeEvent>() };
   const device = pciDevice({
     name: 'nvme',
     ids: { ...ids, subsystemVendorId: ids.vendorId, subsystemId: ids.deviceId, classCode: NVME_CLASS_CODE },
@@ -117,9 +130,20 @@ export const nvmeDevice = (options: NvmeOptions = {}): NvmeDevice => {
     capabilities: [pm(), msix(env.vectors, 4), pcie()],
     // DEVICE_RESET answers once the commands in flight have ended (their completions are dropped).
     reset: () => snapshot.idle$.pipe(first((idle) => idle)),
-    // Not offered yet: the controller's state (queues, features, outstanding requests) has no saved
-    // form, and a namespace in memory would have to travel with it.
-    migration: false,
+    // It stops by fetching no more commands and letting those running finish (their completions
+    // written); its state, and a namespace in memory, go at stop-and-copy (see migration.ts).
+    migration: {
+      quiesce: () => {
+        snapshot.control.next({ kind: 'stop' });
+        return snapshot.idle$.pipe(first((idle) => idle));
+      },
+      resume: () => snapshot.control.next({ kind: 'run' }),
+      save: (phase) => (phase === 'stop-copy' ? savedController(snapshot, store) : undefined),
+      load: (data) => {
+        const { state, namespace } = loadController(data, store.size);
+        return concat(namespace ? store.write(0, namespace) : EMPTY, defer(() => (snapshot.control.next({ kind: 'load', state }), EMPTY)));
+      },
+    },
   });
   return { ...device, store, close: () => store.close() };
 };

@@ -11,6 +11,11 @@ export interface BlockStore {
   readonly size: number;
   /** What backs it, for logs: 'memory' or the file's path. */
   readonly description: string;
+  /**
+   * Whether its bytes travel in the controller's migration data: yes for memory, no for a file
+   * (shared storage: the destination opens the same file, as a VM's disk image stays where it is).
+   */
+  readonly migrates: boolean;
   read(offset: number, length: number): Observable<Buffer>;
   write(offset: number, data: Buffer): Observable<void>;
   /** Makes a range read back as zeros (Write Zeroes, deallocation). */
@@ -33,6 +38,7 @@ export const memoryStore = (size: number): BlockStore => {
   return {
     size,
     description: 'memory',
+    migrates: true,
     read: (offset, length) => {
       checkRange(size, offset, length);
       return of(bytes.subarray(offset, offset + length));
@@ -117,6 +123,7 @@ export const fileStore = (path: string, size?: number): BlockStore => {
     return {
       size: actual,
       description: path,
+      migrates: false,
       read: (offset, n) => {
         checkRange(actual, offset, n);
         return readFully(fd, Buffer.allocUnsafe(n), offset);

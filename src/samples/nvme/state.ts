@@ -105,6 +105,8 @@ export interface Controller {
   readonly health: Health;
   /** Work of any epoch not finished (fetches, commands, shutdown): RDY drops after a disable only at 0. */
   readonly busy: number;
+  /** Stopped for migration: doorbells are taken, but no command is fetched until it runs again. */
+  readonly stopped: boolean;
   readonly work: readonly Work[];
 }
 
@@ -137,6 +139,7 @@ export const initialController = (env: ControllerEnv, epoch = 0): Controller => 
   errors: [],
   health: noHealth,
   busy: 0,
+  stopped: false,
   work: [],
 });
 
@@ -148,6 +151,7 @@ export const resetController = (s: Controller, env: ControllerEnv, regs: NvmeReg
   ...initialController(env, s.epoch + 1),
   regs,
   busy: s.busy,
+  stopped: s.stopped,
   health: s.health,
   errors: s.errors,
 });
