@@ -3,6 +3,12 @@
  * in chunks of at most its max_data_xfer_size. Each chunk is one request subscribed directly, with
  * no operator chain around it: with anonymous guest RAM (QEMU's default) every DMA of a device goes
  * this way, most of them small.
+ *
+ * The DMA_READ data a client owes us at once is bounded (READ_WINDOW): QEMU (11.1.3 at least) writes
+ * each reply with one non-blocking writev and takes a short write for the whole reply
+ * (vfio_user_send_qio in hw/vfio-user/proxy.c). The rest is never sent and the stream loses its
+ * framing once the replies it owes outgrow its socket buffer (about 208 KiB): a device with many
+ * reads in flight (the nvme sample, 128 KiB each) broke QEMU within seconds of guest I/O.
  */
 import { Observable, concatMap, from, last, of, type Observer, type Subscriber } from 'rxjs';
 import { Command } from '../protocol/constants.js';
@@ -15,7 +21,11 @@ import {
 } from '../protocol/dma-access.js';
 import { SEND_AT_ONCE_BYTES } from '../wire/connection.js';
 import type { Frame } from '../protocol/frame.js';
+import type { Endpoint } from '../wire/endpoint.js';
 import type { SessionLink } from './state.js';
+
+/** Most DMA_READ data requested from one client and not yet answered; also the largest read chunk. */
+export const READ_WINDOW = 64 << 10;
 
 /** One request's part of an access: guest address, byte count, and where it starts in the access. */
 interface Chunk {
@@ -71,6 +81,60 @@ const request = <A>(link: SessionLink, command: number, payload: Buffer | Buffer
 const inTurn = (chunks: readonly Chunk[], run: (c: Chunk) => Observable<void>): Observable<void> =>
   chunks.length === 1 ? run(chunks[0]!) : chunks.length === 0 ? of(undefined) : from(chunks).pipe(concatMap(run), last());
 
+/** A read chunk waiting for room in the window. */
+interface Waiting {
+  readonly count: number;
+  readonly start: () => void;
+}
+
+/** The read window of one client's DMA endpoint: bytes owed, and the chunks waiting, in order. */
+interface ReadGate {
+  owed: number;
+  readonly waiting: Waiting[];
+}
+
+const gates = new WeakMap<Endpoint, ReadGate>();
+
+const gateOf = (dma: Endpoint): ReadGate => {
+  let gate = gates.get(dma);
+  if (!gate) gates.set(dma, (gate = { owed: 0, waiting: [] }));
+  return gate;
+};
+
+/** Starts waiting chunks, in order, while they fit (one always does when nothing is owed). */
+const pump = (gate: ReadGate): void => {
+  for (let next = gate.waiting[0]; next && (gate.owed === 0 || gate.owed + next.count <= READ_WINDOW); next = gate.waiting[0]) {
+    gate.waiting.shift();
+    next.start();
+  }
+};
+
+/** `run` (one DMA_READ of `count` bytes) once the window has room; the room is given back when it ends. */
+const windowed = (link: SessionLink, count: number, run: () => Observable<void>): Observable<void> =>
+  new Observable<void>((subscriber) => {
+    const gate = gateOf(link.dma);
+    let held = false;
+    let done = false;
+    const waiting: Waiting = {
+      count,
+      start: () => {
+        held = true;
+        gate.owed += count;
+        subscriber.add(run().subscribe(subscriber));
+      },
+    };
+    if (gate.waiting.length === 0 && (gate.owed === 0 || gate.owed + count <= READ_WINDOW)) waiting.start();
+    else gate.waiting.push(waiting);
+    return () => {
+      if (done) return;
+      done = true;
+      const i = gate.waiting.indexOf(waiting);
+      if (i >= 0) gate.waiting.splice(i, 1);
+      if (held) gate.owed -= count;
+      pump(gate);
+    };
+  });
+
 /** Where read data goes. */
 interface Into {
   readonly target: Buffer;
@@ -90,8 +154,8 @@ const consumeWrite: Consume<undefined> = (reply, chunk) => {
 /** Reads [iova, iova + length) into `target` from `at`; emits once when every byte is there. */
 export const readByMessageInto = (link: SessionLink, iova: number, length: number, target: Buffer, at: number): Observable<void> => {
   const into: Into = { target, at };
-  return inTurn(chunksOf(iova, length, link.client.max_data_xfer_size), (c) =>
-    request(link, Command.DMA_READ, encodeDmaReadRequest(c), consumeRead, c, into),
+  return inTurn(chunksOf(iova, length, Math.min(link.client.max_data_xfer_size, READ_WINDOW)), (c) =>
+    windowed(link, c.count, () => request(link, Command.DMA_READ, encodeDmaReadRequest(c), consumeRead, c, into)),
   );
 };
 
