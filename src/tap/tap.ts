@@ -2,7 +2,7 @@
  * The tap's edges: one conversation between two channels as an Observable of events (relay$), and
  * a listening socket whose every client is relayed to a server's socket (tap$).
  */
-import { Observable, Subject, defer, merge, mergeMap, of } from 'rxjs';
+import { NEVER, Observable, Subject, defer, merge, mergeMap, of, takeUntil } from 'rxjs';
 import { errnoName } from '../protocol/errno.js';
 import { native as defaultNative } from '../native/index.js';
 import type { Channel } from '../native/types.js';
@@ -16,7 +16,7 @@ import { relay, type RelayOptions } from './relay.js';
  * subscribed: each message passed on, then `closed` (and completion) when a side ends it.
  * Unsubscribing closes both sides.
  */
-export const relay$ = (client: Channel, server: Channel, options: RelayOptions = {}): Observable<TapEvent> =>
+export const relay$ = (client: Channel, server: Channel, options: RelayOptions = {}, stop$: Observable<unknown> = NEVER): Observable<TapEvent> =>
   new Observable<TapEvent>((subscriber) => {
     const running = relay(client, server, options, {
       message: (e) => subscriber.next(e),
@@ -25,6 +25,8 @@ export const relay$ = (client: Channel, server: Channel, options: RelayOptions =
         subscriber.complete();
       },
     });
+    // Stopped from outside: the relay ends both sides and reports it (`closed`, by the tap), then completes.
+    subscriber.add(stop$.subscribe(() => running.unsubscribe()));
     return () => running.unsubscribe();
   });
 
@@ -40,6 +42,11 @@ export interface TapTarget {
 export interface TapOptions extends Omit<RelayOptions, 'session'> {
   /** File mode of the listening socket (default 0600). */
   readonly mode?: number;
+  /**
+   * Stops the tap when it emits: no more clients, every conversation ended and reported (`closed`,
+   * by the tap), then completion. Unsubscribing stops it too, but reports nothing.
+   */
+  readonly stop$?: Observable<unknown>;
 }
 
 /** The tap's own events besides each conversation's. */
@@ -61,7 +68,7 @@ const conversation$ = (client: Channel, target: TapTarget, options: TapOptions, 
       client.close();
       return of<TapEvent>({ kind: 'closed', session, by: 'tap', reason: connectFailure(err, target.connect), corrupt: false, timestamp: traceNow() });
     }
-    return merge(of<TapEvent>({ kind: 'connected', session, timestamp: traceNow() }), relay$(client, server, { ...options, session }));
+    return merge(of<TapEvent>({ kind: 'connected', session, timestamp: traceNow() }), relay$(client, server, { ...options, session }, options.stop$));
   });
 
 /**
@@ -78,8 +85,11 @@ export const tap$ = (target: TapTarget, options: TapOptions = {}): Observable<Ta
     const channels$ = new Observable<Channel>((subscriber) => {
       const inner = listen$(n, target.listen, options.mode ?? 0o600).subscribe(subscriber);
       if (!inner.closed) listening.next({ kind: 'listening', ...(path === undefined ? {} : { path }) });
+      listening.complete();
       return inner;
     });
     let sessions = 0;
-    return merge(listening, channels$.pipe(mergeMap((client) => conversation$(client, target, options, ++sessions))));
+    // On stop$ the listener closes (no new client), each conversation ends by itself, and then the tap completes.
+    const accepted$ = channels$.pipe(takeUntil(options.stop$ ?? NEVER));
+    return merge(listening, accepted$.pipe(mergeMap((client) => conversation$(client, target, options, ++sessions))));
   });

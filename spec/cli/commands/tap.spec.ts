@@ -7,6 +7,8 @@ import { captureWriter } from '../../../src/capture/index.js';
 import { Command, HeaderFlags, Errno } from '../../../src/protocol/index.js';
 import { traceOf } from '../../../src/wire/trace.js';
 import { lines, root, run, serveSample, start, tempDir, type Served } from '../fixtures/cli.js';
+import { firstValueFrom } from 'rxjs';
+import { openDevice } from '../../../src/client/index.js';
 
 const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
 
@@ -62,6 +64,21 @@ test('relays a client to the server, prints every message live, and its capture 
   // The only expert items are the packet comments naming fds: nothing malformed, no error reply.
   assert.ok(rows.every((r) => (r[2] ?? '').split(';').every((m) => m === '' || m.startsWith('fds='))), rows.map((r) => r[2]).join('\n'));
   assert.is(rows.filter((r) => r[1] !== '').length, traced.filter((l) => / reply /.test(l)).length, 'every reply matched to its request');
+});
+
+test('a signal ends the conversations still open, each with its line, then the tap (exit 0)', async () => {
+  const tapPath = join(dir.path, 'stop.sock');
+  const p = start(['tap', '--listen', tapPath, '--connect', dma.socketPath, '--quiet']);
+  await p.line(/^# tap listening on /);
+  const dev = await openDevice({ socketPath: tapPath });
+  await p.line(/^# session 1: a client connected/);
+  const closed = firstValueFrom(dev.rx.closed$).catch((err: unknown) => err);
+  p.child.kill('SIGINT');
+  const done = await p.done;
+  assert.is(done.code, 0, done.stderr);
+  assert.ok(lines(done.stdout).includes('# session 1 ended: the tap was stopped'), done.stdout);
+  await closed;
+  await dev.close().catch(() => undefined);
 });
 
 test('decode --errors shows error replies only, with the errno', async () => {

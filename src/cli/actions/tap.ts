@@ -53,7 +53,9 @@ export const runTap = async (flags: TapFlags): Promise<void> => {
   // Notes subscribe first (see the merge below): the first subscription starts the tap, and `listening` comes at once.
   // With nothing to print, capture or count, the tap only forwards: no fd is described, no payload decoded.
   const messages = !flags.quiet || capture !== undefined || metrics !== undefined;
-  const events$ = tap$({ listen: { socketPath: flags.listen }, connect: flags.connect }, { messages }).pipe(share());
+  // A signal stops the tap: every conversation still open ends with its note, then the run ends.
+  const stop$ = signal$('SIGTERM', 'SIGINT').pipe(share());
+  const events$ = tap$({ listen: { socketPath: flags.listen }, connect: flags.connect }, { messages, stop$ }).pipe(share());
   const messages$ = events$.pipe(
     filter((e): e is TapMessage => e.kind === 'message'),
     tap((e) => {
@@ -68,7 +70,7 @@ export const runTap = async (flags: TapFlags): Promise<void> => {
     tap((e) => note(e, flags, lines)),
   );
   try {
-    await lastValueFrom(merge(notes$, messages$, metrics?.run$ ?? EMPTY).pipe(takeUntil(signal$('SIGTERM', 'SIGINT'))), { defaultValue: undefined });
+    await lastValueFrom(merge(notes$, messages$, (metrics?.run$ ?? EMPTY).pipe(takeUntil(stop$))), { defaultValue: undefined });
   } catch (err) {
     throw listenFailure(err, flags.listen);
   } finally {
