@@ -8,6 +8,7 @@
 import { interleave, type Runner } from './lib/interleave.js';
 import { intOption, type Benchmark } from './lib/types.js';
 import { startServer, type ServerProcess } from './lib/vfu-server.js';
+import { defaultLimits } from '../src/server/index.js';
 import { MAX_DMA_SIZE } from './devices/bench-device.js';
 import { dmaReport, rates } from './dma/report.js';
 import { checkWrites, dmaRunner, openDmaClient, repsFor, type DmaBatch, type DmaClient, type DmaKind } from './dma/runners.js';
@@ -33,11 +34,15 @@ export const dma: Benchmark = {
     const sizes = parseSizes(context.options.get('sizes'));
     const placed = place(context.options);
     const prefix = placed.placement.peerPrefix ? { prefix: placed.placement.peerPrefix } : {};
+    // The server paces its DMA_READs for QEMU by default (ServerLimits.dmaReadWindow/dmaReadChunk);
+    // --read-window=BYTES gives it a window and chunk of that size, for a client that writes replies whole.
+    const readWindow = context.options.has('read-window') ? intOption(context, 'read-window', 1) : undefined;
+    const limits = readWindow === undefined ? {} : { limits: { dmaReadWindow: readWindow, dmaReadChunk: readWindow } };
     const servers: ServerProcess[] = [];
     const clients: Partial<Record<'fd' | 'message', DmaClient>> = {};
     try {
       for (const mode of ['fd', 'message'] as const) {
-        const server = await startServer(prefix);
+        const server = await startServer({ ...prefix, ...limits });
         servers.push(server);
         clients[mode] = await openDmaClient(server, mode);
       }
@@ -54,7 +59,11 @@ export const dma: Benchmark = {
         'Each batch is one command to the benchmark device, which runs its accesses one after the other (ctx.dma.readInto into the device buffer / ctx.dma.write of the ' +
         'server framework; Buffer.copy between two buffers of the server process for the baseline) and times them itself. ' +
         `fd: the client sent its memfd with DMA_MAP and the server copies through its mapping; msg: the client runs with dmaMode 'message' and ` +
-        `max_msg_fds 0, so every access is DMA_READ/DMA_WRITE messages of up to the client's max_data_xfer_size (1 MiB). GB/s = 10^9 bytes/s, ` +
+        `max_msg_fds 0, so every access is DMA_READ/DMA_WRITE messages of up to the client's max_data_xfer_size (1 MiB); the server's DMA_READs ` +
+        (readWindow === undefined
+          ? `are paced for QEMU by default (at most ${defaultLimits.dmaReadWindow >> 10} KiB owed, ${defaultLimits.dmaReadChunk >> 10} KiB each; --read-window=BYTES raises both). `
+          : `may owe ${readWindow} bytes, in chunks of that size (--read-window). `) +
+        `GB/s = 10^9 bytes/s, ` +
         `medians of per-batch rates. ${placed.description}.`;
       return dmaReport(byKey, sizes, setup);
     } finally {

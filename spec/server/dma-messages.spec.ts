@@ -1,6 +1,7 @@
-// DMA_READ by message: the data a client owes us at once stays within READ_WINDOW (QEMU 11.1.3
-// takes a short write of a reply for the whole one, so the replies it owes must fit its socket
-// buffer), chunks in order, the room given back on a reply, an error or an unsubscribe.
+// DMA_READ by message: the data a client owes us at once stays within the read window and each read
+// within the read chunk (ServerLimits.dmaReadWindow, dmaReadChunk) (QEMU 11.1.3 takes a short write of a reply for the whole one, so the replies it
+// owes must fit its socket buffer), chunks asked in order, a large read's chunks overlapping, the
+// room given back on a reply, an error or an unsubscribe.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Observable, Subject, lastValueFrom } from 'rxjs';
@@ -8,7 +9,11 @@ import { Command } from '../../src/protocol/constants.js';
 import { decodeDmaReadRequest, encodeDmaReadReply } from '../../src/protocol/dma-access.js';
 import { parseCapabilities } from '../../src/protocol/capabilities.js';
 import type { Frame } from '../../src/protocol/frame.js';
-import { READ_WINDOW, readByMessageInto } from '../../src/server/dma-messages.js';
+import { readByMessageInto } from '../../src/server/dma-messages.js';
+import { defaultLimits } from '../../src/server/state.js';
+
+const READ_WINDOW = defaultLimits.dmaReadWindow;
+const READ_CHUNK = defaultLimits.dmaReadChunk;
 import type { SessionLink } from '../../src/server/state.js';
 import type { Endpoint } from '../../src/wire/endpoint.js';
 
@@ -44,6 +49,7 @@ const client = (maxXfer = 1 << 20) => {
     dma,
     client: parseCapabilities({ capabilities: { max_data_xfer_size: maxXfer } }),
     twin: false,
+    reads: { window: READ_WINDOW, chunk: READ_CHUNK },
   };
   const owed = () => asked.reduce((n, a) => n + (a.done ? 0 : a.count), 0);
   const answer = (a: Asked) => {
@@ -56,23 +62,30 @@ const client = (maxXfer = 1 << 20) => {
 
 const open = (asked: readonly Asked[]) => asked.filter((a) => !a.done);
 
-test('one read larger than the window goes in window-sized chunks, one at a time', async () => {
+test('one read larger than the window goes in READ_CHUNK pieces, as many at once as the window holds, in order', async () => {
   const c = client();
   const target = Buffer.alloc(3 * READ_WINDOW);
   const done = lastValueFrom(readByMessageInto(c.link, 0x100000, target.length, target, 0));
-  for (let i = 0; i < 3; i++) {
-    assert.is(open(c.asked).length, 1);
-    assert.equal(c.owed(), READ_WINDOW);
+  const together = READ_WINDOW / READ_CHUNK;
+  assert.ok(together >= 2, 'a large read overlaps its round trips');
+  while (open(c.asked).length > 0) {
+    assert.ok(open(c.asked).length <= together);
+    assert.ok(c.owed() <= READ_WINDOW, `owed ${c.owed()}`);
     c.answer(open(c.asked)[0]!);
   }
   await done;
-  assert.equal(c.asked.map((a) => a.address), [0x100000, 0x100000 + READ_WINDOW, 0x100000 + 2 * READ_WINDOW]);
+  const chunks = (3 * READ_WINDOW) / READ_CHUNK;
+  assert.equal(
+    c.asked.map((x) => [x.address, x.count]),
+    Array.from({ length: chunks }, (_, i) => [0x100000 + i * READ_CHUNK, READ_CHUNK]),
+  );
+  assert.ok(target.subarray(0, READ_CHUNK).equals(Buffer.alloc(READ_CHUNK, 0x100000 & 0xff)));
 });
 
 test('reads in flight together never owe more than the window; waiting ones start in order as replies come', async () => {
   const c = client();
-  const targets = [0, 1, 2, 3, 4, 5].map(() => Buffer.alloc(READ_WINDOW / 2 + 4096));
-  const done = Promise.all(targets.map((t, i) => lastValueFrom(readByMessageInto(c.link, 0x10000 * (i + 1), t.length, t, 0))));
+  const targets = [0, 1, 2, 3, 4, 5].map(() => Buffer.alloc(READ_CHUNK + 4096));
+  const done = Promise.all(targets.map((t, i) => lastValueFrom(readByMessageInto(c.link, 0x100000 * (i + 1), t.length, t, 0))));
   let most = 0;
   while (open(c.asked).length > 0) {
     most = Math.max(most, c.owed());
@@ -80,10 +93,11 @@ test('reads in flight together never owe more than the window; waiting ones star
     c.answer(open(c.asked)[0]!);
   }
   await done;
-  assert.ok(most > 0);
-  // Each 36 KiB read is one chunk, and two never fit at once: served one by one, in order.
-  assert.is(c.asked.length, 6);
-  assert.equal(c.asked.map((a) => a.address), [1, 2, 3, 4, 5, 6].map((i) => 0x10000 * i));
+  assert.ok(most > READ_CHUNK, 'more than one chunk in flight at a time');
+  // Each read is a full chunk and a 4 KiB one; the reads are asked for in the order they came.
+  assert.is(c.asked.length, 12);
+  const firsts = c.asked.filter((x) => x.count === READ_CHUNK).map((x) => x.address);
+  assert.equal(firsts, [1, 2, 3, 4, 5, 6].map((i) => 0x100000 * i));
 });
 
 test('small reads share the window: as many at once as fit in READ_WINDOW bytes', async () => {
@@ -113,22 +127,32 @@ test('an error or an unsubscribe gives the room back, and a waiting read behind 
   const b = Buffer.alloc(READ_WINDOW);
   const bDone = lastValueFrom(readByMessageInto(c.link, 0x900000, READ_WINDOW, b, 0));
   const cSub = readByMessageInto(c.link, 0x800000, 4096, Buffer.alloc(4096), 0).subscribe();
-  assert.is(open(c.asked).length, 1, 'b and c wait behind a');
+  assert.equal(open(c.asked).map((x) => x.address), [0x1000, 0x1000 + READ_CHUNK], 'a fills the window; b and c wait behind it');
   const first = open(c.asked)[0]!;
   first.done = true;
   first.reply$.error(new Error('gone'));
-  assert.equal(open(c.asked).map((x) => x.address), [0x900000], 'b starts once a failed; c still waits');
+  assert.equal(open(c.asked).map((x) => x.address), [0x900000, 0x900000 + READ_CHUNK], 'a failed (its other chunk given up): b starts; c still waits');
   cSub.unsubscribe();
-  c.answer(open(c.asked)[0]!);
+  while (open(c.asked).length > 0) c.answer(open(c.asked)[0]!);
   await bDone;
   assert.ok(b.equals(Buffer.alloc(READ_WINDOW, 0)));
-  assert.is(c.asked.length, 2, 'c, unsubscribed while waiting, never asked');
+  assert.is(c.asked.length, 4, 'c, unsubscribed while waiting, never asked');
   assert.is(c.owed(), 0);
   a.unsubscribe();
   // The window is whole again: a full-window read starts at once.
   const d = readByMessageInto(c.link, 0x1000, READ_WINDOW, Buffer.alloc(READ_WINDOW), 0).subscribe();
-  assert.is(open(c.asked).length, 1);
+  assert.is(open(c.asked).length, READ_WINDOW / READ_CHUNK);
   d.unsubscribe();
+});
+
+test('a server given a larger window and chunk (a client that writes replies whole) reads 1 MiB in one request', async () => {
+  const c = client();
+  const link = { ...c.link, reads: { window: 1 << 20, chunk: 1 << 20 } };
+  const target = Buffer.alloc(1 << 20);
+  const done = lastValueFrom(readByMessageInto(link, 0x200000, target.length, target, 0));
+  assert.equal(open(c.asked).map((x) => x.count), [1 << 20]);
+  c.answer(open(c.asked)[0]!);
+  await done;
 });
 
 test.run();

@@ -4,13 +4,15 @@
  * no operator chain around it: with anonymous guest RAM (QEMU's default) every DMA of a device goes
  * this way, most of them small.
  *
- * The DMA_READ data a client owes us at once is bounded (READ_WINDOW): QEMU (11.1.3 at least) writes
- * each reply with one non-blocking writev and takes a short write for the whole reply
- * (vfio_user_send_qio in hw/vfio-user/proxy.c). The rest is never sent and the stream loses its
- * framing once the replies it owes outgrow its socket buffer (about 208 KiB): a device with many
- * reads in flight (the nvme sample, 128 KiB each) broke QEMU within seconds of guest I/O.
+ * The DMA_READ data a client owes us at once is bounded (ServerLimits.dmaReadWindow), and so is each
+ * read's size (dmaReadChunk): QEMU (11.1.3 at least) writes each reply with one non-blocking writev and takes a
+ * short write for the whole reply (vfio_user_send_qio in hw/vfio-user/proxy.c). The rest is never
+ * sent and the stream loses its framing once the replies it owes outgrow its socket buffer (about
+ * 208 KiB): a device with many reads in flight (the nvme sample, 128 KiB each) broke QEMU within
+ * seconds of guest I/O. The chunks of one read go out together as the window allows, so a large
+ * read still overlaps its round trips.
  */
-import { Observable, concatMap, from, last, of, type Observer, type Subscriber } from 'rxjs';
+import { Observable, concatMap, from, last, merge, of, type Observer, type Subscriber } from 'rxjs';
 import { Command } from '../protocol/constants.js';
 import {
   decodeDmaReadReply,
@@ -24,8 +26,6 @@ import type { Frame } from '../protocol/frame.js';
 import type { Endpoint } from '../wire/endpoint.js';
 import type { SessionLink } from './state.js';
 
-/** Most DMA_READ data requested from one client and not yet answered; also the largest read chunk. */
-export const READ_WINDOW = 64 << 10;
 
 /** One request's part of an access: guest address, byte count, and where it starts in the access. */
 interface Chunk {
@@ -102,8 +102,8 @@ const gateOf = (dma: Endpoint): ReadGate => {
 };
 
 /** Starts waiting chunks, in order, while they fit (one always does when nothing is owed). */
-const pump = (gate: ReadGate): void => {
-  for (let next = gate.waiting[0]; next && (gate.owed === 0 || gate.owed + next.count <= READ_WINDOW); next = gate.waiting[0]) {
+const pump = (gate: ReadGate, window: number): void => {
+  for (let next = gate.waiting[0]; next && (gate.owed === 0 || gate.owed + next.count <= window); next = gate.waiting[0]) {
     gate.waiting.shift();
     next.start();
   }
@@ -123,7 +123,8 @@ const windowed = (link: SessionLink, count: number, run: () => Observable<void>)
         subscriber.add(run().subscribe(subscriber));
       },
     };
-    if (gate.waiting.length === 0 && (gate.owed === 0 || gate.owed + count <= READ_WINDOW)) waiting.start();
+    const window = link.reads.window;
+    if (gate.waiting.length === 0 && (gate.owed === 0 || gate.owed + count <= window)) waiting.start();
     else gate.waiting.push(waiting);
     return () => {
       if (done) return;
@@ -131,7 +132,7 @@ const windowed = (link: SessionLink, count: number, run: () => Observable<void>)
       const i = gate.waiting.indexOf(waiting);
       if (i >= 0) gate.waiting.splice(i, 1);
       if (held) gate.owed -= count;
-      pump(gate);
+      pump(gate, window);
     };
   });
 
@@ -154,9 +155,10 @@ const consumeWrite: Consume<undefined> = (reply, chunk) => {
 /** Reads [iova, iova + length) into `target` from `at`; emits once when every byte is there. */
 export const readByMessageInto = (link: SessionLink, iova: number, length: number, target: Buffer, at: number): Observable<void> => {
   const into: Into = { target, at };
-  return inTurn(chunksOf(iova, length, Math.min(link.client.max_data_xfer_size, READ_WINDOW)), (c) =>
-    windowed(link, c.count, () => request(link, Command.DMA_READ, encodeDmaReadRequest(c), consumeRead, c, into)),
-  );
+  const chunks = chunksOf(iova, length, Math.min(link.client.max_data_xfer_size, link.reads.chunk));
+  const read = (c: Chunk) => windowed(link, c.count, () => request(link, Command.DMA_READ, encodeDmaReadRequest(c), consumeRead, c, into));
+  // Every chunk asked for as soon as the window has room; done when the last reply is in.
+  return chunks.length === 1 ? read(chunks[0]!) : chunks.length === 0 ? of(undefined) : merge(...chunks.map(read)).pipe(last());
 };
 
 /** Writes `data` at `iova`; emits once when the client has acknowledged every byte. */

@@ -50,7 +50,8 @@ const handshake = (rt: Runtime, ep: Endpoint, frame: Frame, timers: SchedulerLik
   }
   ep.reply(frame, reply.payload, twin ? [twin.peerFd] : []);
   if (twin) rt.io.close(twin.peerFd);
-  return { endpoint: ep, dma: twin?.endpoint ?? ep, client: proposal.client, twin: twin !== undefined };
+  const { dmaReadWindow: window, dmaReadChunk: chunk } = rt.options.limits;
+  return { endpoint: ep, dma: twin?.endpoint ?? ep, client: proposal.client, twin: twin !== undefined, reads: { window, chunk } };
 };
 
 const refuse = (rt: Runtime, ep: Endpoint, frame: Frame, err: unknown): void => {
