@@ -16,7 +16,6 @@ import { CliError, errnoText, usageError } from '../errors.js';
 import type { TraceEvent } from '../../wire/trace.js';
 import { formatServerEvent } from '../format/events.js';
 import { traceLine } from '../format/payload.js';
-import { cliMetrics } from '../metrics.js';
 import { print, printError } from '../output.js';
 import type { ServeFlags } from '../options.js';
 
@@ -54,11 +53,12 @@ const show = (name: string, verbose: boolean) => (e: ServerEvent) => {
 };
 
 /** Serves until a signal; resolves once everything is closed and the socket file removed. */
-const serveUntilStopped = (device: PciDevice, target: ServeTarget, flags: ServeFlags): Promise<void> => {
+const serveUntilStopped = async (device: PciDevice, target: ServeTarget, flags: ServeFlags): Promise<void> => {
   const verbose = flags.verbose === true;
   const name = device.name;
   const stop$ = signal$('SIGTERM', 'SIGINT').pipe(tap((s) => verbose && print(`stopping on ${s}`)));
-  const metrics = flags.metrics === undefined ? undefined : cliMetrics(flags.metrics, 'serve', (l) => print(`metrics at ${l.url}`));
+  // Loaded only with --metrics: prom-client costs every other run its memory and start-up time.
+  const metrics = flags.metrics === undefined ? undefined : (await import('../metrics.js')).cliMetrics(flags.metrics, 'serve', (l) => print(`metrics at ${l.url}`));
   const onTrace = (e: TraceEvent) => {
     if (flags.trace) print(traceLine(e));
     metrics?.feed(e);

@@ -10,7 +10,6 @@ import { errnoName } from '../../protocol/index.js';
 import { signal$ } from '../../server/index.js';
 import { tap$, type TapEvent, type TapListening, type TapMessage } from '../../tap/index.js';
 import { CliError, errnoText } from '../errors.js';
-import { cliMetrics } from '../metrics.js';
 import { traceLine } from '../format/payload.js';
 import type { TapFlags } from '../options.js';
 import { linePrinter, print, printError, type LinePrinter } from '../output.js';
@@ -48,7 +47,8 @@ export const runTap = async (flags: TapFlags): Promise<void> => {
   const selection = selectionOf(flags);
   const pcap = flags.pcap === undefined ? undefined : await openCapture(flags.pcap);
   const capture = pcap && captureWriter((block) => pcap.write(block));
-  const metrics = flags.metrics === undefined ? undefined : cliMetrics(flags.metrics, 'tap', (l) => print(`# metrics at ${l.url}`));
+  // Loaded only with --metrics: prom-client costs every other run its memory and start-up time.
+  const metrics = flags.metrics === undefined ? undefined : (await import('../metrics.js')).cliMetrics(flags.metrics, 'tap', (l) => print(`# metrics at ${l.url}`));
   const lines = linePrinter();
   // Notes subscribe first (see the merge below): the first subscription starts the tap, and `listening` comes at once.
   // With nothing to print, capture or count, the tap only forwards: no fd is described, no payload decoded.
